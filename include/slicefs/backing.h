@@ -1,0 +1,59 @@
+/* backing.h - a backing file, opened once and mapped once.
+ *
+ * The shared mapping (MAP_SHARED) serves ro and rw windows; it is writable
+ * only when some rw window needs it. The private overlay (MAP_PRIVATE,
+ * writable) serves every cow window of the file, so overlapping cow windows
+ * see each other's writes and none reach the file. Both cover the file's
+ * size as it was when opened (map_len).
+ *
+ * After backing_map() the struct is read-only and shared by all request
+ * threads without a lock.
+ */
+#ifndef SLICEFS_BACKING_H
+#define SLICEFS_BACKING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "slicefs/error.h"
+
+struct backing {
+    char *path;        /* as the user gave it; for messages and xattrs */
+    int fd;
+    dev_t dev;         /* identity, so one file named twice is opened once */
+    ino_t ino;
+    bool writable;     /* fd is open O_RDWR */
+    bool is_block_device;
+    uint64_t size;     /* size when opened */
+    size_t map_len;    /* == size; 0 means nothing is mapped */
+    bool want_shared;  /* set before backing_map() by the window table */
+    bool want_shared_write;
+    bool want_private;
+    unsigned char *shared_map;  /* NULL unless mapped */
+    unsigned char *private_map; /* NULL unless mapped */
+};
+
+/* Opens path read-write (read-only when read_only, or when the file cannot
+ * be opened for writing) and records its identity and size. It must be a
+ * regular file or a block device. Returns 0, or -1 with a message. */
+int backing_open(struct backing *b, const char *path, bool read_only, struct sfs_error *err);
+
+/* Creates the mappings the want_* flags ask for. Returns 0 or -1. */
+int backing_map(struct backing *b, struct sfs_error *err);
+
+/* Writes back the pages of the shared mapping that cover [off, off+len) and
+ * waits for them (msync MS_SYNC, which also commits the metadata needed to
+ * read them back). Returns 0 or a negative errno. */
+int backing_sync(const struct backing *b, uint64_t off, uint64_t len);
+
+/* Makes [off, off+len) read back as zeros: in the file (punching a hole
+ * where the file system can, else zeroing) or, when private, in the cow
+ * overlay only. Returns 0 or a negative errno. */
+int backing_zero(const struct backing *b, uint64_t off, uint64_t len, bool private);
+
+/* Syncs and unmaps everything, closes the file. Returns 0, or the first
+ * negative errno that the final write-back reported. */
+int backing_close(struct backing *b);
+
+#endif

@@ -1,0 +1,34 @@
+/* window_source.h - the one interface every way of declaring windows uses.
+ *
+ * A source turns one user declaration (the value of its option, or NULL for
+ * sources that take none) into windows appended to the table. Sources know
+ * nothing of each other; the front end runs them in command-line order and
+ * the path tree then refuses names that collide. Adding a source means one
+ * new file with one `const struct window_source` and one line in the front
+ * end's option list.
+ */
+#ifndef SLICEFS_WINDOW_SOURCE_H
+#define SLICEFS_WINDOW_SOURCE_H
+
+#include "slicefs/error.h"
+#include "slicefs/window_table.h"
+
+struct source_context {
+    const char *default_backing; /* the command line's BACKING, or NULL */
+};
+
+struct window_source {
+    const char *name; /* the option that selects it, e.g. "window" */
+    /* Appends the windows that arg declares. Returns 0, or -1 with a
+     * message that names the option and the field. */
+    int (*add_windows)(const char *arg, const struct source_context *ctx,
+                       struct window_table *table, struct sfs_error *err);
+};
+
+/* window=PATH:OFFSET:LENGTH[:MODE] - one window per option. */
+extern const struct window_source source_window_option;
+
+/* No window source given: the whole backing file, named after its base name. */
+extern const struct window_source source_whole_file;
+
+#endif

@@ -1,0 +1,186 @@
+#include "slicefs/backing.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "slicefs/guarded_access.h"
+
+static uint64_t page_size(void)
+{
+    static uint64_t cached;
+    if (cached == 0)
+        cached = (uint64_t)sysconf(_SC_PAGESIZE);
+    return cached;
+}
+
+int backing_open(struct backing *b, const char *path, bool read_only, struct sfs_error *err)
+{
+    memset(b, 0, sizeof *b);
+    b->fd = -1;
+
+    int fd = -1;
+    if (!read_only) {
+        fd = open(path, O_RDWR | O_CLOEXEC);
+        if (fd >= 0)
+            b->writable = true;
+        else if (errno != EACCES && errno != EROFS && errno != EPERM && errno != ETXTBSY)
+            return sfs_error_set(err, "backing file '%s': %s", path, strerror(errno));
+    }
+    if (fd < 0)
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return sfs_error_set(err, "backing file '%s': %s", path, strerror(errno));
+
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        sfs_error_set(err, "backing file '%s': %s", path, strerror(errno));
+        goto fail;
+    }
+    if (S_ISREG(st.st_mode)) {
+        b->size = (uint64_t)st.st_size;
+    } else if (S_ISBLK(st.st_mode)) {
+        if (ioctl(fd, BLKGETSIZE64, &b->size) < 0) {
+            sfs_error_set(err, "backing device '%s': cannot read its size: %s", path,
+                          strerror(errno));
+            goto fail;
+        }
+        b->is_block_device = true;
+    } else {
+        sfs_error_set(err, "backing file '%s' is not a regular file or a block device", path);
+        goto fail;
+    }
+    if (b->size > SIZE_MAX) {
+        sfs_error_set(err, "backing file '%s' (%llu bytes) is too large to map", path,
+                      (unsigned long long)b->size);
+        goto fail;
+    }
+    b->path = strdup(path);
+    if (b->path == NULL) {
+        sfs_error_set(err, "out of memory");
+        goto fail;
+    }
+    b->fd = fd;
+    b->dev = st.st_dev;
+    b->ino = st.st_ino;
+    b->map_len = (size_t)b->size;
+    return 0;
+
+fail:
+    close(fd);
+    return -1;
+}
+
+int backing_map(struct backing *b, struct sfs_error *err)
+{
+    if (b->map_len == 0)
+        return 0;
+    if (b->want_shared || b->want_shared_write) {
+        int prot = PROT_READ | (b->want_shared_write ? PROT_WRITE : 0);
+        void *map = mmap(NULL, b->map_len, prot, MAP_SHARED, b->fd, 0);
+        if (map == MAP_FAILED)
+            return sfs_error_set(err, "backing file '%s': cannot map %zu bytes: %s", b->path,
+                                 b->map_len, strerror(errno));
+        b->shared_map = map;
+    }
+    if (b->want_private) {
+        void *map = mmap(NULL, b->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE,
+                         b->fd, 0);
+        if (map == MAP_FAILED)
+            return sfs_error_set(err, "backing file '%s': cannot map a private overlay: %s",
+                                 b->path, strerror(errno));
+        b->private_map = map;
+    }
+    return 0;
+}
+
+/* Rounds [off, off+len) out to whole pages, clipped to the mapping. */
+static void page_span(const struct backing *b, uint64_t off, uint64_t len, uint64_t *start,
+                      uint64_t *span)
+{
+    uint64_t lo = off < b->map_len ? off : b->map_len;
+    uint64_t hi = lo + (len < b->map_len - lo ? len : b->map_len - lo);
+    lo -= lo % page_size();
+    *start = lo;
+    *span = hi - lo;
+}
+
+int backing_sync(const struct backing *b, uint64_t off, uint64_t len)
+{
+    if (b->shared_map == NULL || !b->want_shared_write)
+        return 0;
+    uint64_t start, span;
+    page_span(b, off, len, &start, &span);
+    if (span == 0)
+        return 0;
+    if (msync(b->shared_map + start, span, MS_SYNC) < 0)
+        return -errno;
+    return 0;
+}
+
+/* Zeroes the page-aligned interior of a cow range by mapping fresh anonymous
+ * pages over it (no memory is used until written); memsets the edges. */
+static int zero_private(const struct backing *b, uint64_t off, uint64_t len)
+{
+    uint64_t pg = page_size();
+    uint64_t first = (off + pg - 1) / pg * pg;
+    uint64_t last = (off + len) / pg * pg;
+    if (first >= last)
+        return guarded_zero(b->private_map + off, len);
+
+    int res = guarded_zero(b->private_map + off, first - off);
+    if (res == 0)
+        res = guarded_zero(b->private_map + last, off + len - last);
+    if (res < 0)
+        return res;
+    void *map = mmap(b->private_map + first, last - first, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+    return map == MAP_FAILED ? -errno : 0;
+}
+
+int backing_zero(const struct backing *b, uint64_t off, uint64_t len, bool private)
+{
+    if (len == 0)
+        return 0;
+    if (off > b->map_len || len > b->map_len - off)
+        return -EINVAL;
+    if (private)
+        return zero_private(b, off, len);
+    if (!b->writable)
+        return -EACCES;
+    /* Punching a hole drops the page-cache pages too, so the shared mapping
+     * reads zeros at once. Where the file system (or device) cannot punch
+     * or zero this range, the zeros are written through the mapping. */
+    if (fallocate(b->fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, (off_t)off, (off_t)len) == 0)
+        return 0;
+    if (fallocate(b->fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_ZERO_RANGE, (off_t)off, (off_t)len) == 0)
+        return 0;
+    if (b->shared_map == NULL || !b->want_shared_write)
+        return -EACCES;
+    return guarded_zero(b->shared_map + off, len);
+}
+
+int backing_close(struct backing *b)
+{
+    int res = 0;
+    if (b->shared_map != NULL) {
+        if (b->want_shared_write && msync(b->shared_map, b->map_len, MS_SYNC) < 0)
+            res = -errno;
+        munmap(b->shared_map, b->map_len);
+    }
+    if (b->private_map != NULL)
+        munmap(b->private_map, b->map_len);
+    if (b->fd >= 0)
+        close(b->fd);
+    free(b->path);
+    memset(b, 0, sizeof *b);
+    b->fd = -1;
+    return res;
+}

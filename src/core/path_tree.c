@@ -1,0 +1,196 @@
+#include "slicefs/path_tree.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t hash_entry(uint32_t parent, const char *name, size_t len)
+{
+    uint64_t h = 14695981039346656037ULL ^ parent;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)name[i];
+        h *= 1099511628211ULL;
+    }
+    return h ^ (h >> 29);
+}
+
+/* Returns the slot holding (parent, name), or the empty slot where it goes. */
+static uint32_t *find_slot(const struct path_tree *tree, uint32_t parent, const char *name,
+                           size_t len)
+{
+    size_t mask = tree->slot_count - 1;
+    for (size_t i = hash_entry(parent, name, len) & mask;; i = (i + 1) & mask) {
+        uint32_t *slot = &tree->slots[i];
+        if (*slot == 0)
+            return slot;
+        const struct tree_node *n = &tree->nodes[*slot - 1];
+        if (n->parent == parent && strncmp(n->name, name, len) == 0 && n->name[len] == '\0')
+            return slot;
+    }
+}
+
+static int grow_slots(struct path_tree *tree)
+{
+    size_t count = tree->slot_count ? tree->slot_count * 2 : 64;
+    uint32_t *slots = calloc(count, sizeof *slots);
+    if (slots == NULL)
+        return -1;
+    free(tree->slots);
+    tree->slots = slots;
+    tree->slot_count = count;
+    for (size_t i = 1; i < tree->count; i++) {
+        const struct tree_node *n = &tree->nodes[i];
+        *find_slot(tree, n->parent, n->name, strlen(n->name)) = (uint32_t)i + 1;
+    }
+    return 0;
+}
+
+static int add_child(struct tree_node *dir, uint32_t child)
+{
+    if (dir->child_count == dir->child_capacity) {
+        uint32_t capacity = dir->child_capacity ? dir->child_capacity * 2 : 4;
+        uint32_t *grown = realloc(dir->children, capacity * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        dir->children = grown;
+        dir->child_capacity = capacity;
+    }
+    dir->children[dir->child_count++] = child;
+    return 0;
+}
+
+/* Appends a node named name[0..len) under parent; returns its index or -1. */
+static int64_t add_node(struct path_tree *tree, uint32_t parent, const char *name, size_t len,
+                        uint32_t window)
+{
+    if (tree->count == tree->capacity) {
+        size_t capacity = tree->capacity ? tree->capacity * 2 : 16;
+        struct tree_node *grown = realloc(tree->nodes, capacity * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        tree->nodes = grown;
+        tree->capacity = capacity;
+    }
+    if (tree->count >= UINT32_MAX - 1)
+        return -1;
+    struct tree_node *n = &tree->nodes[tree->count];
+    memset(n, 0, sizeof *n);
+    n->name = strndup(name, len);
+    if (n->name == NULL)
+        return -1;
+    n->parent = parent;
+    n->window = window;
+    uint32_t index = (uint32_t)tree->count++;
+    if (index > 0 && add_child(&tree->nodes[parent], index) < 0)
+        return -1;
+    if (2 * tree->count > tree->slot_count && grow_slots(tree) < 0)
+        return -1;
+    if (index > 0)
+        *find_slot(tree, parent, n->name, len) = index + 1;
+    return index;
+}
+
+/* Names the window that made node a file, or a window below directory node. */
+static const char *origin_below(const struct path_tree *tree, const struct window_table *table,
+                                uint32_t node)
+{
+    while (tree->nodes[node].window == PATH_TREE_NOT_A_WINDOW)
+        node = tree->nodes[node].children[0];
+    return table->windows[tree->nodes[node].window].origin;
+}
+
+static int insert_window(struct path_tree *tree, const struct window_table *table,
+                         uint32_t window, struct sfs_error *err)
+{
+    const struct window *w = &table->windows[window];
+    uint32_t dir = 0;
+    const char *component = w->path;
+    for (;;) {
+        size_t len = strcspn(component, "/");
+        bool last = component[len] == '\0';
+        uint32_t slot = *find_slot(tree, dir, component, len);
+        if (slot != 0) {
+            uint32_t existing = slot - 1;
+            bool existing_is_dir = tree->nodes[existing].window == PATH_TREE_NOT_A_WINDOW;
+            if (last && !existing_is_dir)
+                return sfs_error_set(err, "%s: PATH: '%s' is declared twice (also by %s)",
+                                     w->origin, w->path, origin_below(tree, table, existing));
+            if (last || !existing_is_dir)
+                return sfs_error_set(err,
+                                     "%s: PATH: '%.*s' cannot be both a file and a directory "
+                                     "(see %s)",
+                                     w->origin, (int)(component - w->path + len), w->path,
+                                     origin_below(tree, table, existing));
+            dir = existing;
+        } else {
+            int64_t index = add_node(tree, dir, component, len,
+                                     last ? window : PATH_TREE_NOT_A_WINDOW);
+            if (index < 0)
+                return sfs_error_set(err, "%s: out of memory", w->origin);
+            dir = (uint32_t)index;
+        }
+        if (last)
+            return 0;
+        component += len + 1;
+    }
+}
+
+static const struct path_tree *sorting_tree; /* qsort has no context argument */
+
+static int compare_children(const void *a, const void *b)
+{
+    const struct tree_node *nodes = sorting_tree->nodes;
+    return strcmp(nodes[*(const uint32_t *)a].name, nodes[*(const uint32_t *)b].name);
+}
+
+int path_tree_build(struct path_tree *tree, const struct window_table *table,
+                    struct sfs_error *err)
+{
+    memset(tree, 0, sizeof *tree);
+    if (table->count >= PATH_TREE_NOT_A_WINDOW)
+        return sfs_error_set(err, "too many windows (%zu)", table->count);
+    if (add_node(tree, 0, "", 0, PATH_TREE_NOT_A_WINDOW) < 0)
+        goto oom;
+    for (size_t i = 0; i < table->count; i++) {
+        if (insert_window(tree, table, (uint32_t)i, err) < 0) {
+            path_tree_free(tree);
+            return -1;
+        }
+    }
+    sorting_tree = tree;
+    for (size_t i = 0; i < tree->count; i++)
+        qsort(tree->nodes[i].children, tree->nodes[i].child_count, sizeof(uint32_t),
+              compare_children);
+    sorting_tree = NULL;
+    return 0;
+oom:
+    path_tree_free(tree);
+    return sfs_error_set(err, "out of memory");
+}
+
+const struct tree_node *path_tree_node(const struct path_tree *tree, uint64_t ino)
+{
+    if (ino == 0 || ino > tree->count)
+        return NULL;
+    return &tree->nodes[ino - 1];
+}
+
+uint64_t path_tree_lookup(const struct path_tree *tree, uint64_t parent_ino, const char *name)
+{
+    const struct tree_node *parent = path_tree_node(tree, parent_ino);
+    if (parent == NULL || parent->window != PATH_TREE_NOT_A_WINDOW)
+        return 0;
+    uint32_t slot = *find_slot(tree, (uint32_t)(parent_ino - 1), name, strlen(name));
+    return slot;  /* node index + 1 is the inode number; 0 when absent */
+}
+
+void path_tree_free(struct path_tree *tree)
+{
+    for (size_t i = 0; i < tree->count; i++) {
+        free(tree->nodes[i].name);
+        free(tree->nodes[i].children);
+    }
+    free(tree->nodes);
+    free(tree->slots);
+    memset(tree, 0, sizeof *tree);
+}

@@ -1,0 +1,25 @@
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "slicefs/window_source.h"
+
+static int add_windows(const char *arg, const struct source_context *ctx,
+                       struct window_table *table, struct sfs_error *err)
+{
+    char *origin;
+    if (asprintf(&origin, "window=%s", arg) < 0)
+        return sfs_error_set(err, "out of memory");
+    struct window_spec spec;
+    int res = window_spec_parse(arg, origin, &spec, err);
+    free(origin);
+    if (res < 0)
+        return -1;
+    res = window_table_add(table, &spec, ctx->default_backing, err);
+    window_spec_free(&spec);
+    return res;
+}
+
+const struct window_source source_window_option = {
+    .name = "window",
+    .add_windows = add_windows,
+};

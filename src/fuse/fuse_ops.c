@@ -1,0 +1,421 @@
+#include "fuse_ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "slicefs/guarded_access.h"
+
+/* Windows change neither name nor size while mounted; times come from the
+ * backing file and may be a second old. */
+#define ATTR_TIMEOUT 1.0
+#define ENTRY_TIMEOUT 1.0
+/* The largest request the kernel allows (fs.fuse.max_pages_limit = 256). */
+#define MAX_REQUEST_BYTES (1u << 20)
+
+static struct slicefs_fs *fs_of(fuse_req_t req)
+{
+    return fuse_req_userdata(req);
+}
+
+/* The window behind ino, or NULL (then *error says why). */
+static const struct window *window_of(fuse_req_t req, fuse_ino_t ino, int *error)
+{
+    struct slicefs_fs *fs = fs_of(req);
+    const struct tree_node *node = path_tree_node(&fs->tree, ino);
+    *error = 0;
+    if (node == NULL) {
+        *error = ENOENT;
+        return NULL;
+    }
+    if (node->window == PATH_TREE_NOT_A_WINDOW) {
+        *error = EISDIR;
+        return NULL;
+    }
+    return &fs->table.windows[node->window];
+}
+
+static mode_t window_permissions(const struct window *w, mode_t backing_mode)
+{
+    mode_t perm = backing_mode & 0777;
+    return w->mode == WINDOW_MODE_RO ? perm & ~(mode_t)0222 : perm;
+}
+
+/* Fills st for inode ino. Returns 0 or a negative errno. */
+static int fill_attr(const struct slicefs_fs *fs, fuse_ino_t ino, struct stat *st)
+{
+    const struct tree_node *node = path_tree_node(&fs->tree, ino);
+    if (node == NULL)
+        return -ENOENT;
+    memset(st, 0, sizeof *st);
+    st->st_ino = ino;
+    if (node->window == PATH_TREE_NOT_A_WINDOW) {
+        st->st_mode = S_IFDIR | 0555;
+        st->st_nlink = 2;
+        st->st_uid = fs->uid;
+        st->st_gid = fs->gid;
+        st->st_blksize = 4096;
+        st->st_atim = st->st_mtim = st->st_ctim = fs->started;
+        return 0;
+    }
+    const struct window *w = &fs->table.windows[node->window];
+    struct stat backing;
+    if (fstat(w->backing->fd, &backing) < 0)
+        return -errno;
+    st->st_mode = S_IFREG | window_permissions(w, backing.st_mode);
+    st->st_nlink = 1;
+    st->st_uid = backing.st_uid;
+    st->st_gid = backing.st_gid;
+    st->st_size = (off_t)w->length;
+    st->st_blksize = backing.st_blksize;
+    st->st_blocks = (blkcnt_t)((w->length + 511) / 512);
+    st->st_atim = backing.st_atim;
+    st->st_mtim = backing.st_mtim;
+    st->st_ctim = backing.st_ctim;
+    return 0;
+}
+
+static void reply_attr(fuse_req_t req, fuse_ino_t ino)
+{
+    struct stat st;
+    int res = fill_attr(fs_of(req), ino, &st);
+    if (res < 0)
+        return (void)fuse_reply_err(req, -res);
+    fuse_reply_attr(req, &st, ATTR_TIMEOUT);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+    (void)userdata;
+    conn->max_write = MAX_REQUEST_BYTES;
+    /* Write requests arrive in a pipe and are read from it straight into
+     * the mapped pages. */
+    if (conn->capable & FUSE_CAP_SPLICE_READ)
+        conn->want |= FUSE_CAP_SPLICE_READ;
+    /* O_TRUNC must arrive as a SETATTR of the size, the one place that
+     * zero-fills a window and drops the kernel's stale pages. */
+    conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    struct slicefs_fs *fs = fs_of(req);
+    struct fuse_entry_param e;
+    memset(&e, 0, sizeof e);
+    e.attr_timeout = ATTR_TIMEOUT;
+    e.entry_timeout = ENTRY_TIMEOUT;
+    e.ino = path_tree_lookup(&fs->tree, parent, name);
+    if (e.ino == 0) {
+        /* Names never appear while mounted: cache the miss (ino 0). */
+        return (void)fuse_reply_entry(req, &e);
+    }
+    int res = fill_attr(fs, e.ino, &e.attr);
+    if (res < 0)
+        return (void)fuse_reply_err(req, -res);
+    fuse_reply_entry(req, &e);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    (void)fi;
+    reply_attr(req, ino);
+}
+
+/* Mode and owner cannot change (they are the backing file's); a request
+ * that asks for what they already are succeeds. */
+static int check_unchanged_owner(const struct slicefs_fs *fs, fuse_ino_t ino,
+                                 const struct stat *attr, int to_set)
+{
+    struct stat now;
+    int res = fill_attr(fs, ino, &now);
+    if (res < 0)
+        return res;
+    if ((to_set & FUSE_SET_ATTR_MODE) && (attr->st_mode & 07777) != (now.st_mode & 07777))
+        return -EPERM;
+    if ((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != now.st_uid)
+        return -EPERM;
+    if ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != now.st_gid)
+        return -EPERM;
+    return 0;
+}
+
+/* Sets the backing file's times (a window's times are the backing file's). */
+static int set_times(const struct window *w, const struct stat *attr, int to_set)
+{
+    struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
+    if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+        times[0].tv_nsec = UTIME_NOW;
+    else if (to_set & FUSE_SET_ATTR_ATIME)
+        times[0] = attr->st_atim;
+    if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+        times[1].tv_nsec = UTIME_NOW;
+    else if (to_set & FUSE_SET_ATTR_MTIME)
+        times[1] = attr->st_mtim;
+    if (times[0].tv_nsec == UTIME_OMIT && times[1].tv_nsec == UTIME_OMIT)
+        return 0;
+    /* Writes to a cow window never reach the backing file; nor do its times. */
+    if (w->mode == WINDOW_MODE_COW)
+        return 0;
+    if (w->mode == WINDOW_MODE_RO)
+        return -EPERM;
+    return futimens(w->backing->fd, times) < 0 ? -errno : 0;
+}
+
+/* Truncation never changes a window's size (SPEC section 4): the bytes from
+ * size to the end read back as zeros; above the length is EFBIG. */
+static int truncate_window(const struct window *w, uint64_t size)
+{
+    if (w->mode == WINDOW_MODE_RO)
+        return -EACCES;
+    if (size > w->length)
+        return -EFBIG;
+    return backing_zero(w->backing, w->offset + size, w->length - size,
+                        w->mode == WINDOW_MODE_COW);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                       struct fuse_file_info *fi)
+{
+    (void)fi;
+    struct slicefs_fs *fs = fs_of(req);
+    int res = check_unchanged_owner(fs, ino, attr, to_set);
+    if (res < 0)
+        return (void)fuse_reply_err(req, -res);
+
+    const struct window *w = window_of(req, ino, &res);
+    if (w == NULL) {
+        if (to_set & FUSE_SET_ATTR_SIZE)
+            return (void)fuse_reply_err(req, res);
+        return reply_attr(req, ino); /* directory times: nothing to keep */
+    }
+    bool truncated = to_set & FUSE_SET_ATTR_SIZE;
+    uint64_t size = (uint64_t)attr->st_size;
+    if (truncated) {
+        if (attr->st_size < 0)
+            return (void)fuse_reply_err(req, EINVAL);
+        res = truncate_window(w, size);
+        if (res < 0)
+            return (void)fuse_reply_err(req, -res);
+    }
+    res = set_times(w, attr, to_set);
+    if (res < 0)
+        return (void)fuse_reply_err(req, -res);
+    reply_attr(req, ino);
+
+    /* The size did not change, so the kernel kept its cached pages of the
+     * zeroed range: drop them. Only after the reply, so that nothing the
+     * truncating caller holds can make the invalidation wait on us. */
+    if (truncated && size < w->length)
+        fuse_lowlevel_notify_inval_inode(fs->session, ino, (off_t)size,
+                                         (off_t)(w->length - size));
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi)
+{
+    (void)fi;
+    struct slicefs_fs *fs = fs_of(req);
+    const struct tree_node *dir = path_tree_node(&fs->tree, ino);
+    if (dir == NULL)
+        return (void)fuse_reply_err(req, ENOENT);
+    if (dir->window != PATH_TREE_NOT_A_WINDOW)
+        return (void)fuse_reply_err(req, ENOTDIR);
+
+    char buf[16384];
+    size_t limit = size < sizeof buf ? size : sizeof buf;
+    size_t used = 0;
+    /* Entry i: 0 is ".", 1 is "..", 2 + k is child k; off is the next i. */
+    for (uint64_t i = off < 0 ? 0 : (uint64_t)off; i < 2 + (uint64_t)dir->child_count; i++) {
+        struct stat st;
+        memset(&st, 0, sizeof st);
+        const char *name;
+        if (i < 2) {
+            name = i == 0 ? "." : "..";
+            st.st_ino = i == 0 ? ino : dir->parent + 1;
+            st.st_mode = S_IFDIR;
+        } else {
+            const struct tree_node *child = &fs->tree.nodes[dir->children[i - 2]];
+            name = child->name;
+            st.st_ino = path_tree_ino(&fs->tree, child);
+            st.st_mode = child->window == PATH_TREE_NOT_A_WINDOW ? S_IFDIR : S_IFREG;
+        }
+        size_t need = fuse_add_direntry(req, buf + used, limit - used, name, &st, (off_t)i + 1);
+        if (need > limit - used)
+            break;
+        used += need;
+    }
+    fuse_reply_buf(req, buf, used);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    int res;
+    const struct window *w = window_of(req, ino, &res);
+    if (w == NULL)
+        return (void)fuse_reply_err(req, res);
+    if ((fi->flags & O_ACCMODE) != O_RDONLY && w->mode == WINDOW_MODE_RO)
+        return (void)fuse_reply_err(req, EACCES);
+    /* All writes pass through this mount, so the kernel's cached pages stay
+     * valid from one open to the next. */
+    fi->keep_cache = 1;
+    fuse_reply_open(req, fi);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi)
+{
+    (void)fi;
+    int res;
+    const struct window *w = window_of(req, ino, &res);
+    if (w == NULL)
+        return (void)fuse_reply_err(req, res);
+    if (off < 0 || (uint64_t)off >= w->length)
+        return (void)fuse_reply_buf(req, NULL, 0);
+    uint64_t left = w->length - (uint64_t)off;
+    size_t count = size < left ? size : (size_t)left;
+    /* The reply points into the mapping; the kernel copies from it. A page
+     * past the backing file's current end makes that copy fail, and the
+     * kernel ends the request with EIO: the daemon itself never touches it. */
+    struct fuse_bufvec data = FUSE_BUFVEC_INIT(count);
+    data.buf[0].mem = window_data(w) + off;
+    fuse_reply_data(req, &data, FUSE_BUF_NO_SPLICE);
+}
+
+struct copy_request {
+    struct fuse_bufvec *dst;
+    struct fuse_bufvec *src;
+    ssize_t copied;
+};
+
+static int copy_request(void *arg)
+{
+    struct copy_request *c = arg;
+    c->copied = fuse_buf_copy(c->dst, c->src, 0);
+    return c->copied < 0 ? (int)c->copied : 0;
+}
+
+static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
+                         struct fuse_file_info *fi)
+{
+    int res;
+    const struct window *w = window_of(req, ino, &res);
+    if (w == NULL)
+        return (void)fuse_reply_err(req, res);
+    if (w->mode == WINDOW_MODE_RO)
+        return (void)fuse_reply_err(req, EACCES);
+    /* Like a block device: nothing fits at or past the end, and a write
+     * across the end is cut short. */
+    if (off < 0 || (uint64_t)off >= w->length)
+        return (void)fuse_reply_err(req, ENOSPC);
+    uint64_t left = w->length - (uint64_t)off;
+    size_t count = fuse_buf_size(in);
+    if (count > left)
+        count = (size_t)left;
+
+    struct fuse_bufvec dst = FUSE_BUFVEC_INIT(count);
+    dst.buf[0].mem = window_data(w) + off;
+    struct copy_request copy = {&dst, in, 0};
+    res = guarded_run(copy_request, &copy);
+    if (res < 0) /* EFAULT: the kernel met a lost page while reading the pipe into it */
+        return (void)fuse_reply_err(req, res == -EFAULT ? EIO : -res);
+
+    if ((fi->flags & O_DSYNC) && w->mode == WINDOW_MODE_RW) {
+        res = backing_sync(w->backing, w->offset + (uint64_t)off, (uint64_t)copy.copied);
+        if (res < 0)
+            return (void)fuse_reply_err(req, -res);
+    }
+    fuse_reply_write(req, (size_t)copy.copied);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+    (void)datasync;
+    (void)fi;
+    int res;
+    const struct window *w = window_of(req, ino, &res);
+    if (w == NULL)
+        return (void)fuse_reply_err(req, res);
+    res = w->mode == WINDOW_MODE_RW ? backing_sync(w->backing, w->offset, w->length) : 0;
+    fuse_reply_err(req, -res);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+    (void)ino;
+    struct slicefs_fs *fs = fs_of(req);
+    struct statvfs st;
+    memset(&st, 0, sizeof st);
+    if (fs->table.backing_count > 0 && fstatvfs(fs->table.backings[0]->fd, &st) < 0)
+        return (void)fuse_reply_err(req, errno);
+    fuse_reply_statfs(req, &st);
+}
+
+/* Names come only from the window sources. */
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                     dev_t rdev)
+{
+    (void)parent, (void)name, (void)mode, (void)rdev;
+    fuse_reply_err(req, EPERM);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+    (void)parent, (void)name, (void)mode;
+    fuse_reply_err(req, EPERM);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    (void)parent, (void)name;
+    fuse_reply_err(req, EPERM);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+    (void)link, (void)parent, (void)name;
+    fuse_reply_err(req, EPERM);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+                      const char *newname, unsigned int flags)
+{
+    (void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
+    fuse_reply_err(req, EPERM);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+    (void)ino, (void)newparent, (void)newname;
+    fuse_reply_err(req, EPERM);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                      struct fuse_file_info *fi)
+{
+    (void)parent, (void)name, (void)mode, (void)fi;
+    fuse_reply_err(req, EPERM);
+}
+
+const struct fuse_lowlevel_ops slicefs_ops = {
+    .init = op_init,
+    .lookup = op_lookup,
+    .getattr = op_getattr,
+    .setattr = op_setattr,
+    .readdir = op_readdir,
+    .open = op_open,
+    .read = op_read,
+    .write_buf = op_write_buf,
+    .fsync = op_fsync,
+    .statfs = op_statfs,
+    .mknod = op_mknod,
+    .mkdir = op_mkdir,
+    .unlink = op_unlink,
+    .rmdir = op_unlink,
+    .symlink = op_symlink,
+    .rename = op_rename,
+    .link = op_link,
+    .create = op_create,
+};

@@ -1,0 +1,130 @@
+/* main.c - slicefs: check everything, then mount, serve, write back, exit.
+ *
+ * Nothing is mounted until every window has been parsed, checked against its
+ * backing file and mapped; any refusal before that exits 1 with one message.
+ */
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fuse_ops.h"
+#include "options.h"
+#include "slicefs/guarded_access.h"
+
+/* Runs every window source the command line named (or the whole-file
+ * default), then maps the backing files and builds the tree. */
+static int build_windows(const struct slicefs_options *opts, struct slicefs_fs *fs,
+                         struct sfs_error *err)
+{
+    struct source_context ctx = {.default_backing = opts->backing};
+    window_table_init(&fs->table, opts->read_only);
+    if (opts->source_count == 0 &&
+        source_whole_file.add_windows(NULL, &ctx, &fs->table, err) < 0)
+        return -1;
+    for (size_t i = 0; i < opts->source_count; i++) {
+        const struct source_use *use = &opts->sources[i];
+        if (use->source->add_windows(use->arg, &ctx, &fs->table, err) < 0)
+            return -1;
+    }
+    if (window_table_map(&fs->table, err) < 0)
+        return -1;
+    return path_tree_build(&fs->tree, &fs->table, err);
+}
+
+/* The loop's result: 0, or the number of the signal that ended it. */
+static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *cmdline)
+{
+    if (cmdline->singlethread)
+        return fuse_session_loop(se);
+    struct fuse_loop_config *config = fuse_loop_cfg_create();
+    if (config == NULL)
+        return -1;
+    fuse_loop_cfg_set_clone_fd(config, (unsigned)cmdline->clone_fd);
+    /* UINT_MAX means "not given": keep libfuse's defaults. */
+    if (cmdline->max_idle_threads != UINT_MAX)
+        fuse_loop_cfg_set_idle_threads(config, cmdline->max_idle_threads);
+    if (cmdline->max_threads != UINT_MAX)
+        fuse_loop_cfg_set_max_threads(config, cmdline->max_threads);
+    int res = fuse_session_loop_mt(se, config);
+    fuse_loop_cfg_destroy(config);
+    return res;
+}
+
+int main(int argc, char *argv[])
+{
+    int status = 1;
+    struct slicefs_options opts;
+    struct fuse_cmdline_opts cmdline;
+    struct slicefs_fs fs;
+    struct sfs_error err = {{0}};
+    memset(&cmdline, 0, sizeof cmdline);
+    memset(&fs, 0, sizeof fs);
+
+    if (options_parse(argc, argv, &opts) < 0)
+        goto out_options;
+    if (opts.show_help) {
+        options_print_help(argv[0]);
+        status = 0;
+        goto out_options;
+    }
+    if (opts.show_version) {
+        printf("slicefs %s (libfuse %s)\n", SLICEFS_VERSION, fuse_pkgversion());
+        status = 0;
+        goto out_options;
+    }
+    if (fuse_parse_cmdline(&opts.args, &cmdline) != 0)
+        goto out_options;
+    if (opts.backing == NULL || cmdline.mountpoint == NULL) {
+        fprintf(stderr, "slicefs: usage: slicefs [options] BACKING MOUNTPOINT (see --help)\n");
+        goto out_cmdline;
+    }
+
+    if (guarded_access_init(&err) < 0 || build_windows(&opts, &fs, &err) < 0) {
+        fprintf(stderr, "slicefs: %s\n", err.msg);
+        goto out_windows;
+    }
+    fs.uid = getuid();
+    fs.gid = getgid();
+    clock_gettime(CLOCK_REALTIME, &fs.started);
+
+    struct fuse_session *se = fuse_session_new(&opts.args, &slicefs_ops, sizeof slicefs_ops, &fs);
+    if (se == NULL)
+        goto out_windows;
+    fs.session = se;
+    if (fuse_set_signal_handlers(se) != 0)
+        goto out_session;
+    if (fuse_session_mount(se, cmdline.mountpoint) != 0)
+        goto out_signals;
+    if (fuse_daemonize(cmdline.foreground) != 0)
+        goto out_unmount;
+
+    int loop = serve(se, &cmdline);
+    /* SIGTERM, SIGINT and SIGHUP end the loop on purpose: a clean exit. */
+    status = (loop == 0 || loop == SIGTERM || loop == SIGINT || loop == SIGHUP) ? 0 : 1;
+
+out_unmount:
+    fuse_session_unmount(se);
+out_signals:
+    fuse_remove_signal_handlers(se);
+out_session:
+    fuse_session_destroy(se);
+out_windows:
+    path_tree_free(&fs.tree);
+    {
+        /* Every dirty page is written back before the process ends. */
+        int res = window_table_close(&fs.table);
+        if (res < 0) {
+            fprintf(stderr, "slicefs: writing back the backing files failed: %s\n",
+                    strerror(-res));
+            status = 1;
+        }
+    }
+out_cmdline:
+    free(cmdline.mountpoint);
+out_options:
+    options_free(&opts);
+    return status;
+}

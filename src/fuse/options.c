@@ -1,0 +1,107 @@
+#include "options.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    KEY_HELP,
+    KEY_VERSION,
+    KEY_RO,
+    KEY_WINDOW,
+};
+
+static const struct fuse_opt option_spec[] = {
+    FUSE_OPT_KEY("-h", KEY_HELP),
+    FUSE_OPT_KEY("--help", KEY_HELP),
+    FUSE_OPT_KEY("-V", KEY_VERSION),
+    FUSE_OPT_KEY("--version", KEY_VERSION),
+    FUSE_OPT_KEY("ro", KEY_RO),
+    FUSE_OPT_KEY("window=", KEY_WINDOW),
+    FUSE_OPT_END,
+};
+
+static int add_source(struct slicefs_options *opts, const struct window_source *source,
+                      const char *arg)
+{
+    struct source_use *grown =
+        realloc(opts->sources, (opts->source_count + 1) * sizeof *opts->sources);
+    if (grown == NULL)
+        return -1;
+    opts->sources = grown;
+    char *copy = strdup(arg);
+    if (copy == NULL)
+        return -1;
+    opts->sources[opts->source_count++] = (struct source_use){source, copy};
+    return 0;
+}
+
+/* fuse_opt callback: 0 drops the argument, 1 keeps it for libfuse. */
+static int take_option(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+    (void)outargs;
+    struct slicefs_options *opts = data;
+    switch (key) {
+    case KEY_HELP:
+        opts->show_help = true;
+        return 0;
+    case KEY_VERSION:
+        opts->show_version = true;
+        return 0;
+    case KEY_RO:
+        opts->read_only = true;
+        return 1; /* the kernel mounts read-only too */
+    case KEY_WINDOW:
+        return add_source(opts, &source_window_option, arg + strlen("window="));
+    case FUSE_OPT_KEY_NONOPT:
+        if (opts->backing != NULL)
+            return 1; /* MOUNTPOINT, for fuse_parse_cmdline() */
+        opts->backing = strdup(arg);
+        return opts->backing ? 0 : -1;
+    default:
+        return 1;
+    }
+}
+
+int options_parse(int argc, char **argv, struct slicefs_options *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
+    if (fuse_opt_parse(&opts->args, opts, option_spec, take_option) < 0) {
+        fprintf(stderr, "slicefs: cannot parse the command line (see slicefs --help)\n");
+        return -1;
+    }
+    return 0;
+}
+
+void options_print_help(const char *program)
+{
+    printf("usage: %s [options] BACKING MOUNTPOINT\n"
+           "\n"
+           "Exposes windows (offset, length) of the backing file as files under MOUNTPOINT.\n"
+           "\n"
+           "slicefs options:\n"
+           "    -o window=PATH:OFFSET:LENGTH[:MODE]\n"
+           "                           a window; repeatable. LENGTH may be 'end'.\n"
+           "                           MODE is ro, rw (default if writable) or cow.\n"
+           "                           Numbers: 4096, 0x1000, 4K, 1MiB, 2048s (sectors).\n"
+           "                           Without window=, one window: the whole file.\n"
+           "    -o ro                  every window read-only; mount read-only\n"
+           "    -h   --help            print this help\n"
+           "    -V   --version         print the version\n"
+           "\n"
+           "FUSE options:\n",
+           program);
+    fuse_cmdline_help();
+    fuse_lowlevel_help();
+}
+
+void options_free(struct slicefs_options *opts)
+{
+    for (size_t i = 0; i < opts->source_count; i++)
+        free(opts->sources[i].arg);
+    free(opts->sources);
+    free(opts->backing);
+    fuse_opt_free_args(&opts->args);
+    memset(opts, 0, sizeof *opts);
+}

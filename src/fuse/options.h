@@ -1,0 +1,42 @@
+/* options.h - the command line, as mount.fuse3 and people write it.
+ *
+ *   slicefs [options] BACKING MOUNTPOINT
+ *
+ * slicefs's own options (window=, ro, --help, --version) are taken out;
+ * everything else stays in args for libfuse, which refuses what it does not
+ * know. Window sources are kept in command-line order.
+ */
+#ifndef SLICEFS_OPTIONS_H
+#define SLICEFS_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include "slicefs/window_source.h"
+
+struct source_use {
+    const struct window_source *source;
+    char *arg;
+};
+
+struct slicefs_options {
+    char *backing;              /* first non-option argument, or NULL */
+    struct source_use *sources; /* in command-line order */
+    size_t source_count;
+    bool read_only;             /* -o ro */
+    bool show_help;
+    bool show_version;
+    struct fuse_args args;      /* what is left, for libfuse */
+};
+
+/* Parses argv. Returns 0, or -1 after printing why to stderr. */
+int options_parse(int argc, char **argv, struct slicefs_options *opts);
+
+void options_print_help(const char *program);
+
+void options_free(struct slicefs_options *opts);
+
+#endif
