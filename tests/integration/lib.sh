@@ -1,0 +1,127 @@
+# lib.sh - shared by the integration tests; source it first:
+#     . "$(dirname "$0")/lib.sh"
+#
+# Gives each test a fresh temporary folder ($T), starts the real daemon in the
+# foreground with a log (mount_slicefs), and on EXIT unmounts everything it
+# mounted, waits (with a deadline) for the daemons it started, and removes $T.
+# unmount_slicefs fails the test when the daemon does not exit 0.
+# Exit 77 = skipped; under CI=true a skip is a failure.
+
+set -euo pipefail
+export LC_ALL=C
+
+: "${SLICEFS:?set SLICEFS to the slicefs binary (ctest does)}"
+: "${FILEOP:?set FILEOP to the fileop helper (ctest does)}"
+
+TEST_NAME=$(basename "$0" .sh)
+T=$(mktemp -d "${TMPDIR:-/tmp}/slicefs-$TEST_NAME.XXXXXX")
+MOUNTS=()   # mount points we mounted and have not unmounted yet
+PIDS=()     # daemons we started
+DEADLINE=${SLICEFS_TEST_DEADLINE:-20}   # seconds for any one wait
+
+fail() {
+    echo "FAIL [$TEST_NAME]: $*" >&2
+    exit 1
+}
+
+skip() {
+    if [ "${CI:-}" = true ]; then
+        fail "would skip under CI: $*"
+    fi
+    echo "SKIP [$TEST_NAME]: $*" >&2
+    exit 77
+}
+
+requires() {
+    command -v "$1" >/dev/null 2>&1 || skip "$1 is not installed"
+}
+
+is_mounted() {
+    grep -q " $(realpath -m "$1") fuse" /proc/mounts
+}
+
+# Waits until the process pid has ended, at most DEADLINE seconds.
+# Returns 0 when it ended, 1 on timeout.
+wait_gone() {
+    local pid=$1 i
+    for ((i = 0; i < DEADLINE * 20; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+cleanup() {
+    local status=$? m pid
+    set +e
+    for m in "${MOUNTS[@]}"; do
+        fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null
+    done
+    for pid in "${PIDS[@]}"; do
+        if ! wait_gone "$pid"; then
+            echo "cleanup: daemon $pid did not exit; killing it" >&2
+            kill -KILL "$pid" 2>/dev/null
+            status=1
+        fi
+    done
+    rm -rf "$T"
+    exit "$status"
+}
+trap cleanup EXIT
+
+[ -c /dev/fuse ] || skip "/dev/fuse is missing"
+requires fusermount3
+
+# mount_slicefs MOUNTPOINT ARGS... - runs "slicefs -f ARGS... MOUNTPOINT",
+# waits for the mount to be live, and records the daemon's pid in
+# DAEMON_PID and its log in DAEMON_LOG.
+mount_slicefs() {
+    local mnt=$1
+    shift
+    mkdir -p "$mnt"
+    DAEMON_LOG="$T/daemon.$(( ${#PIDS[@]} + 1 )).log"
+    "$SLICEFS" -f "$@" "$mnt" >"$DAEMON_LOG" 2>&1 &
+    DAEMON_PID=$!
+    PIDS+=("$DAEMON_PID")
+    local i
+    for ((i = 0; i < DEADLINE * 20; i++)); do
+        if is_mounted "$mnt"; then
+            MOUNTS+=("$mnt")
+            return 0
+        fi
+        if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+            cat "$DAEMON_LOG" >&2
+            fail "slicefs $* exited before mounting $mnt"
+        fi
+        sleep 0.05
+    done
+    cat "$DAEMON_LOG" >&2
+    fail "slicefs did not mount $mnt within $DEADLINE s"
+}
+
+# unmount_slicefs MOUNTPOINT [PID] - unmounts and requires the daemon
+# (default: the last one started) to exit with status 0 within the deadline.
+unmount_slicefs() {
+    local mnt=$1 pid=${2:-$DAEMON_PID} status=0 m kept=()
+    fusermount3 -u "$mnt" || fail "fusermount3 -u $mnt failed"
+    for m in "${MOUNTS[@]}"; do
+        [ "$m" = "$mnt" ] || kept+=("$m")
+    done
+    MOUNTS=("${kept[@]+"${kept[@]}"}")
+    wait_gone "$pid" || fail "daemon $pid still running $DEADLINE s after unmount"
+    wait "$pid" || status=$?
+    [ "$status" -eq 0 ] || { cat "$DAEMON_LOG" >&2; fail "daemon exited with status $status"; }
+}
+
+# expect_fail_mount MOUNTPOINT PATTERN ARGS... - slicefs must refuse with
+# status 1 and a message matching PATTERN, and mount nothing.
+expect_fail_mount() {
+    local mnt=$1 pattern=$2 status=0
+    shift 2
+    mkdir -p "$mnt"
+    timeout "$DEADLINE" "$SLICEFS" -f "$@" "$mnt" >"$T/refused.log" 2>&1 || status=$?
+    [ "$status" -eq 1 ] || { cat "$T/refused.log" >&2; fail "slicefs $* exited $status, expected 1"; }
+    grep -Eq -- "$pattern" "$T/refused.log" ||
+        { cat "$T/refused.log" >&2; fail "message for '$*' does not match '$pattern'"; }
+    ! is_mounted "$mnt" || fail "slicefs $* left $mnt mounted"
+}
