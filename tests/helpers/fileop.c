@@ -5,7 +5,7 @@
  *   fileop pread FILE OFFSET COUNT
  *   fileop open FILE r|w|rw|trunc|sync
  *   fileop truncate FILE SIZE
- *   fileop fsync|fdatasync FILE
+ *   fileop fsync|fdatasync FILE [r|w|rw]   on an fd opened that way (rw)
  *   fileop create|mkdir|unlink|rmdir FILE
  *   fileop rename|link|symlink FILE FILE2
  *
@@ -36,20 +36,26 @@ static int usage(void)
     return 2;
 }
 
+/* The open(2) flags for a mode word, or -1. */
+static int mode_flags(const char *mode)
+{
+    if (strcmp(mode, "r") == 0)
+        return O_RDONLY;
+    if (strcmp(mode, "w") == 0)
+        return O_WRONLY;
+    if (strcmp(mode, "rw") == 0)
+        return O_RDWR;
+    if (strcmp(mode, "trunc") == 0)
+        return O_WRONLY | O_TRUNC;
+    if (strcmp(mode, "sync") == 0)
+        return O_WRONLY | O_SYNC;
+    return -1;
+}
+
 static int open_mode(const char *file, const char *mode)
 {
-    int flags;
-    if (strcmp(mode, "r") == 0)
-        flags = O_RDONLY;
-    else if (strcmp(mode, "w") == 0)
-        flags = O_WRONLY;
-    else if (strcmp(mode, "rw") == 0)
-        flags = O_RDWR;
-    else if (strcmp(mode, "trunc") == 0)
-        flags = O_WRONLY | O_TRUNC;
-    else if (strcmp(mode, "sync") == 0)
-        flags = O_WRONLY | O_SYNC;
-    else
+    int flags = mode_flags(mode);
+    if (flags < 0)
         return usage();
     int fd = open(file, flags);
     report(fd);
@@ -94,8 +100,11 @@ int main(int argc, char **argv)
         return open_mode(file, argv[3]);
     if (strcmp(cmd, "truncate") == 0 && argc == 4)
         return report(truncate(file, strtoll(argv[3], NULL, 0)));
-    if (strcmp(cmd, "fsync") == 0 || strcmp(cmd, "fdatasync") == 0) {
-        int fd = open(file, O_RDWR);
+    if ((strcmp(cmd, "fsync") == 0 || strcmp(cmd, "fdatasync") == 0) && argc <= 4) {
+        int flags = argc == 4 ? mode_flags(argv[3]) : O_RDWR;
+        if (flags < 0)
+            return usage();
+        int fd = open(file, flags);
         if (fd < 0)
             return report(-1);
         report(strcmp(cmd, "fsync") == 0 ? fsync(fd) : fdatasync(fd));

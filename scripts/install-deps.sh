@@ -1,0 +1,28 @@
+#!/bin/bash
+# Installs the Debian packages slicefs needs to build and test, if missing.
+# Run as root (or through sudo). Used by scripts/demo.sh and .ci/run.
+set -euo pipefail
+
+packages=(
+    build-essential cmake pkg-config   # toolchain
+    libfuse3-dev fuse3                 # libfuse low-level API, fusermount3
+    libcmocka-dev                      # unit tests
+    fio attr                           # integration tests and benchmarks
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: everything is installed"
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO=sudo
+else
+    SUDO=
+fi
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
