@@ -19,7 +19,8 @@
 #include "slicefs/error.h"
 
 struct backing {
-    char *path;        /* as the user gave it; for messages and xattrs */
+    char *path;        /* as the user gave it; for messages */
+    char *real_path;   /* absolute, symlinks resolved; for xattrs and --list */
     int fd;
     dev_t dev;         /* identity, so one file named twice is opened once */
     ino_t ino;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,10 @@ int backing_open(struct backing *b, const char *path, bool read_only, struct sfs
         goto fail;
     }
     b->path = strdup(path);
-    if (b->path == NULL) {
+    b->real_path = realpath(path, NULL);
+    if (b->path == NULL || b->real_path == NULL) {
+        free(b->path);
+        free(b->real_path);
         sfs_error_set(err, "out of memory");
         goto fail;
     }
@@ -180,6 +184,7 @@ int backing_close(struct backing *b)
     if (b->fd >= 0)
         close(b->fd);
     free(b->path);
+    free(b->real_path);
     memset(b, 0, sizeof *b);
     b->fd = -1;
     return res;

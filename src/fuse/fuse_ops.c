@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -353,6 +355,75 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
     fuse_reply_statfs(req, &st);
 }
 
+/* Extended attributes that say where a window lies (SPEC section 4). */
+#define XATTR_PREFIX "user.slicefs."
+static const char xattr_names[] = XATTR_PREFIX "offset\0" XATTR_PREFIX "length\0" XATTR_PREFIX
+                                  "backing\0" XATTR_PREFIX "mode";
+
+/* Formats attribute name of w into buf. Returns its length, or -1 when w
+ * has no such attribute. */
+static int format_xattr(const struct window *w, const char *name, char *buf, size_t size)
+{
+    if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) != 0)
+        return -1;
+    const char *key = name + strlen(XATTR_PREFIX);
+    if (strcmp(key, "offset") == 0)
+        return snprintf(buf, size, "%llu", (unsigned long long)w->offset);
+    if (strcmp(key, "length") == 0)
+        return snprintf(buf, size, "%llu", (unsigned long long)w->length);
+    if (strcmp(key, "backing") == 0)
+        return snprintf(buf, size, "%s", w->backing->real_path);
+    if (strcmp(key, "mode") == 0)
+        return snprintf(buf, size, "%s", window_mode_name(w->mode));
+    return -1;
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+    int res;
+    const struct window *w = window_of(req, ino, &res);
+    if (w == NULL)
+        return (void)fuse_reply_err(req, res == EISDIR ? ENODATA : res);
+    char value[PATH_MAX + 1];
+    int len = format_xattr(w, name, value, sizeof value);
+    if (len < 0)
+        return (void)fuse_reply_err(req, ENODATA);
+    if ((size_t)len >= sizeof value)
+        return (void)fuse_reply_err(req, E2BIG);
+    if (size == 0)
+        return (void)fuse_reply_xattr(req, (size_t)len);
+    if (size < (size_t)len)
+        return (void)fuse_reply_err(req, ERANGE);
+    fuse_reply_buf(req, value, (size_t)len);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+    int res;
+    const struct window *w = window_of(req, ino, &res);
+    size_t len = w == NULL ? 0 : sizeof xattr_names; /* directories have none */
+    if (w == NULL && res != EISDIR)
+        return (void)fuse_reply_err(req, res);
+    if (size == 0)
+        return (void)fuse_reply_xattr(req, len);
+    if (size < len)
+        return (void)fuse_reply_err(req, ERANGE);
+    fuse_reply_buf(req, xattr_names, len);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                        size_t size, int flags)
+{
+    (void)ino, (void)value, (void)size, (void)flags;
+    bool ours = strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) == 0;
+    fuse_reply_err(req, ours ? EPERM : ENOTSUP);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+    op_setxattr(req, ino, name, NULL, 0, 0);
+}
+
 /* Names come only from the window sources. */
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
                      dev_t rdev)
@@ -418,4 +489,8 @@ const struct fuse_lowlevel_ops slicefs_ops = {
     .rename = op_rename,
     .link = op_link,
     .create = op_create,
+    .getxattr = op_getxattr,
+    .listxattr = op_listxattr,
+    .setxattr = op_setxattr,
+    .removexattr = op_removexattr,
 };
