@@ -28,6 +28,10 @@ struct window_source {
 /* window=PATH:OFFSET:LENGTH[:MODE] - one window per option. */
 extern const struct window_source source_window_option;
 
+/* table=FILE - one window per line of a window table (table_format.h);
+ * BACKING fields are relative to the table's folder. */
+extern const struct window_source source_table;
+
 /* No window source given: the whole backing file, named after its base name. */
 extern const struct window_source source_whole_file;
 

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "slicefs/backing.h"
 #include "slicefs/error.h"
@@ -24,6 +25,7 @@ struct window {
     struct backing *backing;
     uint64_t offset;
     uint64_t length;
+    bool to_end;           /* declared with LENGTH "end" */
     enum window_mode mode; /* ro, rw or cow */
     char *origin;          /* where it was declared, for messages */
 };
@@ -53,6 +55,10 @@ int window_table_map(struct window_table *table, struct sfs_error *err);
 /* The first byte of the window in the mapping that serves it (NULL for an
  * empty backing file). */
 unsigned char *window_data(const struct window *w);
+
+/* Prints the table in the window table format (table_format.h), one line
+ * per window with every field, so that table= reads it back unchanged. */
+void window_table_list(const struct window_table *table, FILE *out);
 
 /* Writes back every shared mapping, unmaps and closes everything. Returns 0
  * or the first negative errno of the final write-back. */

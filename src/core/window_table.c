@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "slicefs/table_format.h"
+
 void window_table_init(struct window_table *table, bool read_only)
 {
     memset(table, 0, sizeof *table);
@@ -105,6 +107,7 @@ int window_table_add(struct window_table *table, const struct window_spec *spec,
     w->backing = b;
     w->offset = spec->offset;
     w->length = length;
+    w->to_end = spec->to_end;
     w->mode = mode;
     table->count++;
     return 0;
@@ -132,6 +135,22 @@ unsigned char *window_data(const struct window *w)
     unsigned char *base =
         w->mode == WINDOW_MODE_COW ? w->backing->private_map : w->backing->shared_map;
     return base ? base + w->offset : NULL;
+}
+
+void window_table_list(const struct window_table *table, FILE *out)
+{
+    for (size_t i = 0; i < table->count; i++) {
+        const struct window *w = &table->windows[i];
+        table_format_field(out, w->path);
+        fprintf(out, " %llu ", (unsigned long long)w->offset);
+        if (w->to_end)
+            fputs("end", out);
+        else
+            fprintf(out, "%llu", (unsigned long long)w->length);
+        fprintf(out, " %s ", window_mode_name(w->mode));
+        table_format_field(out, w->backing->real_path);
+        fputc('\n', out);
+    }
 }
 
 int window_table_close(struct window_table *table)

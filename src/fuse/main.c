@@ -15,23 +15,49 @@
 #include "slicefs/guarded_access.h"
 
 /* Runs every window source the command line named (or the whole-file
- * default), then maps the backing files and builds the tree. */
+ * default) into table. */
+static int run_sources(const struct slicefs_options *opts, struct window_table *table,
+                       struct sfs_error *err)
+{
+    struct source_context ctx = {.default_backing = opts->backing};
+    window_table_init(table, opts->read_only);
+    if (opts->source_count == 0)
+        return source_whole_file.add_windows(NULL, &ctx, table, err);
+    for (size_t i = 0; i < opts->source_count; i++) {
+        const struct source_use *use = &opts->sources[i];
+        if (use->source->add_windows(use->arg, &ctx, table, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The windows, checked like a mount would, then their backing files mapped
+ * and the tree built. */
 static int build_windows(const struct slicefs_options *opts, struct slicefs_fs *fs,
                          struct sfs_error *err)
 {
-    struct source_context ctx = {.default_backing = opts->backing};
-    window_table_init(&fs->table, opts->read_only);
-    if (opts->source_count == 0 &&
-        source_whole_file.add_windows(NULL, &ctx, &fs->table, err) < 0)
-        return -1;
-    for (size_t i = 0; i < opts->source_count; i++) {
-        const struct source_use *use = &opts->sources[i];
-        if (use->source->add_windows(use->arg, &ctx, &fs->table, err) < 0)
-            return -1;
-    }
-    if (window_table_map(&fs->table, err) < 0)
+    if (run_sources(opts, &fs->table, err) < 0 || window_table_map(&fs->table, err) < 0)
         return -1;
     return path_tree_build(&fs->tree, &fs->table, err);
+}
+
+/* --list: every check a mount makes (but mapping), then the table on
+ * stdout. Returns the exit status. */
+static int list_windows(const struct slicefs_options *opts)
+{
+    struct window_table table;
+    struct path_tree tree;
+    struct sfs_error err = {{0}};
+    int status = 1;
+    if (run_sources(opts, &table, &err) < 0 || path_tree_build(&tree, &table, &err) < 0) {
+        fprintf(stderr, "slicefs: %s\n", err.msg);
+    } else {
+        window_table_list(&table, stdout);
+        path_tree_free(&tree);
+        status = fflush(stdout) == 0 ? 0 : 1;
+    }
+    window_table_close(&table);
+    return status;
 }
 
 /* The loop's result: 0, or the number of the signal that ended it. */
@@ -75,9 +101,13 @@ int main(int argc, char *argv[])
         status = 0;
         goto out_options;
     }
+    if (opts.list) {
+        status = list_windows(&opts);
+        goto out_options;
+    }
     if (fuse_parse_cmdline(&opts.args, &cmdline) != 0)
         goto out_options;
-    if (opts.backing == NULL || cmdline.mountpoint == NULL) {
+    if (cmdline.mountpoint == NULL) {
         fprintf(stderr, "slicefs: usage: slicefs [options] BACKING MOUNTPOINT (see --help)\n");
         goto out_cmdline;
     }

@@ -8,7 +8,16 @@ enum {
     KEY_HELP,
     KEY_VERSION,
     KEY_RO,
+    KEY_LIST,
     KEY_WINDOW,
+    KEY_TABLE,
+};
+
+/* Non-option arguments, gathered before we know what they are. */
+struct positional {
+    struct slicefs_options *opts;
+    char *args[2];
+    int count;
 };
 
 static const struct fuse_opt option_spec[] = {
@@ -17,7 +26,10 @@ static const struct fuse_opt option_spec[] = {
     FUSE_OPT_KEY("-V", KEY_VERSION),
     FUSE_OPT_KEY("--version", KEY_VERSION),
     FUSE_OPT_KEY("ro", KEY_RO),
+    FUSE_OPT_KEY("--list", KEY_LIST),
+    FUSE_OPT_KEY("list", KEY_LIST),
     FUSE_OPT_KEY("window=", KEY_WINDOW),
+    FUSE_OPT_KEY("table=", KEY_TABLE),
     FUSE_OPT_END,
 };
 
@@ -40,7 +52,8 @@ static int add_source(struct slicefs_options *opts, const struct window_source *
 static int take_option(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
     (void)outargs;
-    struct slicefs_options *opts = data;
+    struct positional *positional = data;
+    struct slicefs_options *opts = positional->opts;
     switch (key) {
     case KEY_HELP:
         opts->show_help = true;
@@ -51,13 +64,20 @@ static int take_option(void *data, const char *arg, int key, struct fuse_args *o
     case KEY_RO:
         opts->read_only = true;
         return 1; /* the kernel mounts read-only too */
+    case KEY_LIST:
+        opts->list = true;
+        return 0;
     case KEY_WINDOW:
         return add_source(opts, &source_window_option, arg + strlen("window="));
+    case KEY_TABLE:
+        return add_source(opts, &source_table, arg + strlen("table="));
     case FUSE_OPT_KEY_NONOPT:
-        if (opts->backing != NULL)
-            return 1; /* MOUNTPOINT, for fuse_parse_cmdline() */
-        opts->backing = strdup(arg);
-        return opts->backing ? 0 : -1;
+        if (positional->count == 2) {
+            fprintf(stderr, "slicefs: unexpected argument '%s' (see slicefs --help)\n", arg);
+            return -1;
+        }
+        positional->args[positional->count] = strdup(arg);
+        return positional->args[positional->count++] ? 0 : -1;
     default:
         return 1;
     }
@@ -67,31 +87,52 @@ int options_parse(int argc, char **argv, struct slicefs_options *opts)
 {
     memset(opts, 0, sizeof *opts);
     opts->args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
-    if (fuse_opt_parse(&opts->args, opts, option_spec, take_option) < 0) {
+    struct positional positional = {.opts = opts};
+    if (fuse_opt_parse(&opts->args, &positional, option_spec, take_option) < 0) {
         fprintf(stderr, "slicefs: cannot parse the command line (see slicefs --help)\n");
+        free(positional.args[0]);
+        free(positional.args[1]);
         return -1;
     }
+    /* --list [BACKING]; BACKING MOUNTPOINT; or MOUNTPOINT alone (table=). */
+    if (opts->list || positional.count == 2) {
+        opts->backing = positional.args[0];
+        opts->mountpoint = positional.args[1];
+    } else {
+        opts->mountpoint = positional.args[0];
+    }
+    if (opts->list && opts->mountpoint != NULL) {
+        fprintf(stderr, "slicefs: --list takes no MOUNTPOINT (it mounts nothing)\n");
+        return -1;
+    }
+    if (opts->mountpoint != NULL && fuse_opt_add_arg(&opts->args, opts->mountpoint) < 0)
+        return -1;
     return 0;
 }
 
 void options_print_help(const char *program)
 {
     printf("usage: %s [options] BACKING MOUNTPOINT\n"
+           "       %s [options] -o table=FILE MOUNTPOINT\n"
+           "       %s --list [options] [BACKING]\n"
            "\n"
-           "Exposes windows (offset, length) of the backing file as files under MOUNTPOINT.\n"
+           "Exposes windows (offset, length) of backing files as files under MOUNTPOINT.\n"
            "\n"
            "slicefs options:\n"
            "    -o window=PATH:OFFSET:LENGTH[:MODE]\n"
            "                           a window; repeatable. LENGTH may be 'end'.\n"
            "                           MODE is ro, rw (default if writable) or cow.\n"
            "                           Numbers: 4096, 0x1000, 4K, 1MiB, 2048s (sectors).\n"
-           "                           Without window=, one window: the whole file.\n"
+           "                           Without a window source, one window: the whole file.\n"
+           "    -o table=FILE          one window per line of FILE: PATH OFFSET LENGTH\n"
+           "                           [MODE [BACKING]]; BACKING relative to FILE's folder\n"
+           "    --list                 print the windows in table format; mount nothing\n"
            "    -o ro                  every window read-only; mount read-only\n"
            "    -h   --help            print this help\n"
            "    -V   --version         print the version\n"
            "\n"
            "FUSE options:\n",
-           program);
+           program, program, program);
     fuse_cmdline_help();
     fuse_lowlevel_help();
 }
@@ -102,6 +143,7 @@ void options_free(struct slicefs_options *opts)
         free(opts->sources[i].arg);
     free(opts->sources);
     free(opts->backing);
+    free(opts->mountpoint);
     fuse_opt_free_args(&opts->args);
     memset(opts, 0, sizeof *opts);
 }

@@ -1,10 +1,12 @@
 /* options.h - the command line, as mount.fuse3 and people write it.
  *
  *   slicefs [options] BACKING MOUNTPOINT
+ *   slicefs [options] -o table=FILE MOUNTPOINT
+ *   slicefs --list [options] [BACKING]
  *
- * slicefs's own options (window=, ro, --help, --version) are taken out;
- * everything else stays in args for libfuse, which refuses what it does not
- * know. Window sources are kept in command-line order.
+ * slicefs's own options (window=, table=, ro, --list, --help, --version)
+ * are taken out; everything else stays in args for libfuse, which refuses
+ * what it does not know. Window sources are kept in command-line order.
  */
 #ifndef SLICEFS_OPTIONS_H
 #define SLICEFS_OPTIONS_H
@@ -23,10 +25,12 @@ struct source_use {
 };
 
 struct slicefs_options {
-    char *backing;              /* first non-option argument, or NULL */
+    char *backing;              /* BACKING, or NULL */
+    char *mountpoint;           /* MOUNTPOINT, or NULL (also left in args) */
     struct source_use *sources; /* in command-line order */
     size_t source_count;
     bool read_only;             /* -o ro */
+    bool list;                  /* --list: print the window table, mount nothing */
     bool show_help;
     bool show_version;
     struct fuse_args args;      /* what is left, for libfuse */
