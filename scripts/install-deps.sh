@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
     build-essential cmake pkg-config   # toolchain
     libfuse3-dev fuse3                 # libfuse low-level API, fusermount3
+    libblkid-dev                       # partition tables (layout=partitions)
+    fdisk                              # sfdisk, to make test images
     libcmocka-dev                      # unit tests
     fio attr                           # integration tests and benchmarks
 )

@@ -3,11 +3,15 @@
  * Node i has inode number i + 1, so the root is FUSE's root inode 1 and the
  * numbers never change while mounted. Lookups by (parent, name) go through a
  * hash table; a directory's children are kept sorted by name for readdir.
+ * The members of a chunk rule are not nodes: they live in the root after the
+ * declared entries, member k with inode number rule_first_ino + k, and are
+ * computed when asked for, so a million of them cost nothing.
  * Built once before mounting; read-only and lock-free afterwards.
  */
 #ifndef SLICEFS_PATH_TREE_H
 #define SLICEFS_PATH_TREE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +36,17 @@ struct path_tree {
     size_t capacity;
     uint32_t *slots;   /* hash of (parent, name): node index + 1, 0 when empty */
     size_t slot_count; /* a power of two, at least twice count */
+    const struct window_table *table;
+    const struct window_rule *root_rule; /* chunks in the root, or NULL */
+    uint64_t rule_first_ino;             /* == count + 1 */
+};
+
+/* What an inode number stands for: a directory or a window. */
+struct tree_entry {
+    const struct tree_node *dir;  /* a directory, or NULL */
+    const struct window *window;  /* a window, or NULL; may point into the scratch */
+    struct window scratch;        /* a computed window */
+    char name[WINDOW_RULE_NAME_MAX];
 };
 
 /* Builds the tree of table's windows. Refuses two windows with one path and
@@ -45,6 +60,19 @@ const struct tree_node *path_tree_node(const struct path_tree *tree, uint64_t in
 
 /* The inode number of the entry name in directory parent_ino, or 0. */
 uint64_t path_tree_lookup(const struct path_tree *tree, uint64_t parent_ino, const char *name);
+
+/* Fills *entry for inode ino. Returns false when there is no such inode. */
+bool path_tree_resolve(const struct path_tree *tree, uint64_t ino, struct tree_entry *entry);
+
+/* The number of entries in directory dir, not counting "." and "..". */
+uint64_t path_tree_dir_size(const struct path_tree *tree, const struct tree_node *dir);
+
+/* Entry i (< path_tree_dir_size) of directory dir, in readdir order:
+ * returns its name (in name_buf for computed entries), and sets *ino and
+ * *is_dir. */
+const char *path_tree_dir_entry(const struct path_tree *tree, const struct tree_node *dir,
+                                uint64_t i, char name_buf[WINDOW_RULE_NAME_MAX], uint64_t *ino,
+                                bool *is_dir);
 
 static inline uint64_t path_tree_ino(const struct path_tree *tree, const struct tree_node *node)
 {

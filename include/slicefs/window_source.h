@@ -15,6 +15,9 @@
 
 struct source_context {
     const char *default_backing; /* the command line's BACKING, or NULL */
+    unsigned sector_size;        /* sectorsize=, or 0: as the partition table says */
+    /* Reports an entry a source skips (one line, no newline), or NULL. */
+    void (*warn)(const char *message);
 };
 
 struct window_source {
@@ -31,6 +34,16 @@ extern const struct window_source source_window_option;
 /* table=FILE - one window per line of a window table (table_format.h);
  * BACKING fields are relative to the table's folder. */
 extern const struct window_source source_table;
+
+/* layout=chunks:SIZE - the default backing file in SIZE-byte chunks named
+ * 00000000, 00000001, ... (computed, no memory per chunk);
+ * layout=partitions - one window per partition of the default backing file. */
+extern const struct window_source source_layout;
+
+/* The partitions of the default backing file as windows p1, p2, ... (numbered
+ * as the kernel and partx number them), origin naming the option. */
+int source_partitions_add(const char *origin, const struct source_context *ctx,
+                          struct window_table *table, struct sfs_error *err);
 
 /* No window source given: the whole backing file, named after its base name. */
 extern const struct window_source source_whole_file;

@@ -30,10 +30,29 @@ struct window {
     char *origin;          /* where it was declared, for messages */
 };
 
+/* count windows computed from one declaration (layout=chunks): window k
+ * starts at offset + k * chunk_size and is chunk_size long, but the last,
+ * which ends at offset + total. Named by k in decimal, zero-padded to
+ * name_width digits, so the names sort in order. No memory per window. */
+struct window_rule {
+    struct backing *backing;
+    uint64_t offset;
+    uint64_t chunk_size;
+    uint64_t total;
+    uint64_t count;
+    unsigned name_width;
+    enum window_mode mode;
+    char *origin;
+};
+
+#define WINDOW_RULE_NAME_MAX 24 /* 20 digits of a uint64_t, and a NUL */
+
 struct window_table {
     struct window *windows;
     size_t count;
     size_t capacity;
+    struct window_rule *rules;
+    size_t rule_count;
     struct backing **backings; /* each backing file once, in order of first use */
     size_t backing_count;
     bool read_only;            /* -o ro: every window is ro */
@@ -48,6 +67,26 @@ void window_table_init(struct window_table *table, bool read_only);
  * spec->origin. */
 int window_table_add(struct window_table *table, const struct window_spec *spec,
                      const char *default_backing, struct sfs_error *err);
+
+/* Resolves a chunk rule over [spec->offset, spec->offset + length) of its
+ * backing file (LENGTH may be "end"), chunk_size bytes a window, and appends
+ * it. spec->path is ignored. Returns 0 or -1 with a message. */
+int window_table_add_chunks(struct window_table *table, const struct window_spec *spec,
+                            uint64_t chunk_size, const char *default_backing,
+                            struct sfs_error *err);
+
+/* Fills *out with member index (< rule->count) of rule; out->path points
+ * at name, which receives the member's name. */
+void window_rule_member(const struct window_rule *rule, uint64_t index, struct window *out,
+                        char name[WINDOW_RULE_NAME_MAX]);
+
+/* Writes the name of member index of rule into name. */
+void window_rule_name(const struct window_rule *rule, uint64_t index,
+                      char name[WINDOW_RULE_NAME_MAX]);
+
+/* If name is the name of a member of rule, stores its index and returns
+ * true. */
+bool window_rule_index(const struct window_rule *rule, const char *name, uint64_t *index);
 
 /* Maps every backing file once. Returns 0 or -1 with a message. */
 int window_table_map(struct window_table *table, struct sfs_error *err);

@@ -1,6 +1,7 @@
 #include "slicefs/path_tree.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,10 +144,35 @@ static int compare_children(const void *a, const void *b)
     return strcmp(nodes[*(const uint32_t *)a].name, nodes[*(const uint32_t *)b].name);
 }
 
+/* Attaches the chunk rules (at most one, in the root) and refuses declared
+ * root entries whose names are also chunk names. */
+static int attach_rules(struct path_tree *tree, const struct window_table *table,
+                        struct sfs_error *err)
+{
+    if (table->rule_count == 0)
+        return 0;
+    if (table->rule_count > 1)
+        return sfs_error_set(err, "%s: only one layout=chunks per mount (see %s)",
+                             table->rules[1].origin, table->rules[0].origin);
+    const struct window_rule *rule = &table->rules[0];
+    const struct tree_node *root = &tree->nodes[0];
+    for (uint32_t i = 0; i < root->child_count; i++) {
+        uint64_t index;
+        const struct tree_node *child = &tree->nodes[root->children[i]];
+        if (window_rule_index(rule, child->name, &index))
+            return sfs_error_set(err, "%s: PATH: '%s' is also chunk %llu of %s",
+                                 origin_below(tree, table, root->children[i]), child->name,
+                                 (unsigned long long)index, rule->origin);
+    }
+    tree->root_rule = rule;
+    return 0;
+}
+
 int path_tree_build(struct path_tree *tree, const struct window_table *table,
                     struct sfs_error *err)
 {
     memset(tree, 0, sizeof *tree);
+    tree->table = table;
     if (table->count >= PATH_TREE_NOT_A_WINDOW)
         return sfs_error_set(err, "too many windows (%zu)", table->count);
     if (add_node(tree, 0, "", 0, PATH_TREE_NOT_A_WINDOW) < 0)
@@ -162,6 +188,11 @@ int path_tree_build(struct path_tree *tree, const struct window_table *table,
         qsort(tree->nodes[i].children, tree->nodes[i].child_count, sizeof(uint32_t),
               compare_children);
     sorting_tree = NULL;
+    tree->rule_first_ino = tree->count + 1;
+    if (attach_rules(tree, table, err) < 0) {
+        path_tree_free(tree);
+        return -1;
+    }
     return 0;
 oom:
     path_tree_free(tree);
@@ -181,7 +212,58 @@ uint64_t path_tree_lookup(const struct path_tree *tree, uint64_t parent_ino, con
     if (parent == NULL || parent->window != PATH_TREE_NOT_A_WINDOW)
         return 0;
     uint32_t slot = *find_slot(tree, (uint32_t)(parent_ino - 1), name, strlen(name));
-    return slot;  /* node index + 1 is the inode number; 0 when absent */
+    if (slot != 0)
+        return slot; /* node index + 1 is the inode number */
+    uint64_t index;
+    if (parent_ino == PATH_TREE_ROOT_INO && tree->root_rule != NULL &&
+        window_rule_index(tree->root_rule, name, &index))
+        return tree->rule_first_ino + index;
+    return 0;
+}
+
+bool path_tree_resolve(const struct path_tree *tree, uint64_t ino, struct tree_entry *entry)
+{
+    entry->dir = NULL;
+    entry->window = NULL;
+    const struct tree_node *node = path_tree_node(tree, ino);
+    if (node != NULL) {
+        if (node->window == PATH_TREE_NOT_A_WINDOW)
+            entry->dir = node;
+        else
+            entry->window = &tree->table->windows[node->window];
+        return true;
+    }
+    const struct window_rule *rule = tree->root_rule;
+    if (rule == NULL || ino < tree->rule_first_ino || ino - tree->rule_first_ino >= rule->count)
+        return false;
+    window_rule_member(rule, ino - tree->rule_first_ino, &entry->scratch, entry->name);
+    entry->window = &entry->scratch;
+    return true;
+}
+
+uint64_t path_tree_dir_size(const struct path_tree *tree, const struct tree_node *dir)
+{
+    uint64_t size = dir->child_count;
+    if (dir == tree->nodes && tree->root_rule != NULL)
+        size += tree->root_rule->count;
+    return size;
+}
+
+const char *path_tree_dir_entry(const struct path_tree *tree, const struct tree_node *dir,
+                                uint64_t i, char name_buf[WINDOW_RULE_NAME_MAX], uint64_t *ino,
+                                bool *is_dir)
+{
+    if (i < dir->child_count) {
+        const struct tree_node *child = &tree->nodes[dir->children[i]];
+        *ino = path_tree_ino(tree, child);
+        *is_dir = child->window == PATH_TREE_NOT_A_WINDOW;
+        return child->name;
+    }
+    uint64_t index = i - dir->child_count;
+    window_rule_name(tree->root_rule, index, name_buf);
+    *ino = tree->rule_first_ino + index;
+    *is_dir = false;
+    return name_buf;
 }
 
 void path_tree_free(struct path_tree *tree)

@@ -56,8 +56,19 @@ static enum window_mode resolve_mode(const struct window_table *table, enum wind
     return asked;
 }
 
-int window_table_add(struct window_table *table, const struct window_spec *spec,
-                     const char *default_backing, struct sfs_error *err)
+/* What a spec resolves to against its backing file. */
+struct extent {
+    struct backing *backing;
+    uint64_t length;
+    enum window_mode mode;
+};
+
+/* Opens (or finds) the spec's backing file and checks the spec against it:
+ * OFFSET and LENGTH inside the file, LENGTH "end" resolved, the mode
+ * possible. Returns 0 or -1 with a message naming spec->origin. */
+static int resolve_extent(struct window_table *table, const struct window_spec *spec,
+                          const char *default_backing, struct extent *out,
+                          struct sfs_error *err)
 {
     const char *backing_path = spec->backing_path ? spec->backing_path : default_backing;
     if (backing_path == NULL)
@@ -87,7 +98,16 @@ int window_table_add(struct window_table *table, const struct window_spec *spec,
     if (mode == WINDOW_MODE_RW && !b->writable)
         return sfs_error_set(err, "%s: MODE: rw, but '%s' cannot be opened for writing",
                              spec->origin, b->path);
+    *out = (struct extent){b, length, mode};
+    return 0;
+}
 
+int window_table_add(struct window_table *table, const struct window_spec *spec,
+                     const char *default_backing, struct sfs_error *err)
+{
+    struct extent extent;
+    if (resolve_extent(table, spec, default_backing, &extent, err) < 0)
+        return -1;
     if (table->count == table->capacity) {
         size_t capacity = table->capacity ? table->capacity * 2 : 16;
         struct window *grown = realloc(table->windows, capacity * sizeof *grown);
@@ -104,25 +124,102 @@ int window_table_add(struct window_table *table, const struct window_spec *spec,
         free(w->origin);
         return sfs_error_set(err, "%s: out of memory", spec->origin);
     }
-    w->backing = b;
+    w->backing = extent.backing;
     w->offset = spec->offset;
-    w->length = length;
+    w->length = extent.length;
     w->to_end = spec->to_end;
-    w->mode = mode;
+    w->mode = extent.mode;
     table->count++;
     return 0;
 }
 
+int window_table_add_chunks(struct window_table *table, const struct window_spec *spec,
+                            uint64_t chunk_size, const char *default_backing,
+                            struct sfs_error *err)
+{
+    if (chunk_size == 0)
+        return sfs_error_set(err, "%s: SIZE: chunks must be at least 1 byte", spec->origin);
+    struct extent extent;
+    if (resolve_extent(table, spec, default_backing, &extent, err) < 0)
+        return -1;
+    struct window_rule *grown =
+        realloc(table->rules, (table->rule_count + 1) * sizeof *table->rules);
+    if (grown == NULL)
+        return sfs_error_set(err, "%s: out of memory", spec->origin);
+    table->rules = grown;
+
+    uint64_t count = extent.length / chunk_size + (extent.length % chunk_size != 0);
+    unsigned width = 1;
+    for (uint64_t last = count > 0 ? count - 1 : 0; last >= 10; last /= 10)
+        width++;
+    struct window_rule *r = &table->rules[table->rule_count];
+    *r = (struct window_rule){
+        .backing = extent.backing,
+        .offset = spec->offset,
+        .chunk_size = chunk_size,
+        .total = extent.length,
+        .count = count,
+        .name_width = width < 8 ? 8 : width,
+        .mode = extent.mode,
+        .origin = strdup(spec->origin),
+    };
+    if (r->origin == NULL)
+        return sfs_error_set(err, "%s: out of memory", spec->origin);
+    table->rule_count++;
+    return 0;
+}
+
+void window_rule_name(const struct window_rule *rule, uint64_t index,
+                      char name[WINDOW_RULE_NAME_MAX])
+{
+    snprintf(name, WINDOW_RULE_NAME_MAX, "%0*llu", (int)rule->name_width,
+             (unsigned long long)index);
+}
+
+void window_rule_member(const struct window_rule *rule, uint64_t index, struct window *out,
+                        char name[WINDOW_RULE_NAME_MAX])
+{
+    window_rule_name(rule, index, name);
+    uint64_t start = index * rule->chunk_size;
+    *out = (struct window){
+        .path = name,
+        .backing = rule->backing,
+        .offset = rule->offset + start,
+        .length = rule->total - start < rule->chunk_size ? rule->total - start : rule->chunk_size,
+        .mode = rule->mode,
+        .origin = rule->origin,
+    };
+}
+
+bool window_rule_index(const struct window_rule *rule, const char *name, uint64_t *index)
+{
+    uint64_t value = 0;
+    unsigned digits = 0;
+    for (; name[digits] >= '0' && name[digits] <= '9'; digits++) {
+        if (digits >= rule->name_width)
+            return false;
+        value = value * 10 + (uint64_t)(name[digits] - '0');
+    }
+    if (name[digits] != '\0' || digits != rule->name_width || value >= rule->count)
+        return false;
+    *index = value;
+    return true;
+}
+
 int window_table_map(struct window_table *table, struct sfs_error *err)
 {
-    for (size_t i = 0; i < table->count; i++) {
-        struct window *w = &table->windows[i];
-        if (w->mode == WINDOW_MODE_COW)
-            w->backing->want_private = true;
+    for (size_t i = 0; i < table->count + table->rule_count; i++) {
+        bool is_window = i < table->count;
+        struct backing *b = is_window ? table->windows[i].backing
+                                      : table->rules[i - table->count].backing;
+        enum window_mode mode =
+            is_window ? table->windows[i].mode : table->rules[i - table->count].mode;
+        if (mode == WINDOW_MODE_COW)
+            b->want_private = true;
         else
-            w->backing->want_shared = true;
-        if (w->mode == WINDOW_MODE_RW)
-            w->backing->want_shared_write = true;
+            b->want_shared = true;
+        if (mode == WINDOW_MODE_RW)
+            b->want_shared_write = true;
     }
     for (size_t i = 0; i < table->backing_count; i++)
         if (backing_map(table->backings[i], err) < 0)
@@ -137,19 +234,30 @@ unsigned char *window_data(const struct window *w)
     return base ? base + w->offset : NULL;
 }
 
+static void list_window(const struct window *w, FILE *out)
+{
+    table_format_field(out, w->path);
+    fprintf(out, " %llu ", (unsigned long long)w->offset);
+    if (w->to_end)
+        fputs("end", out);
+    else
+        fprintf(out, "%llu", (unsigned long long)w->length);
+    fprintf(out, " %s ", window_mode_name(w->mode));
+    table_format_field(out, w->backing->real_path);
+    fputc('\n', out);
+}
+
 void window_table_list(const struct window_table *table, FILE *out)
 {
-    for (size_t i = 0; i < table->count; i++) {
-        const struct window *w = &table->windows[i];
-        table_format_field(out, w->path);
-        fprintf(out, " %llu ", (unsigned long long)w->offset);
-        if (w->to_end)
-            fputs("end", out);
-        else
-            fprintf(out, "%llu", (unsigned long long)w->length);
-        fprintf(out, " %s ", window_mode_name(w->mode));
-        table_format_field(out, w->backing->real_path);
-        fputc('\n', out);
+    for (size_t i = 0; i < table->count; i++)
+        list_window(&table->windows[i], out);
+    for (size_t r = 0; r < table->rule_count; r++) {
+        for (uint64_t k = 0; k < table->rules[r].count; k++) {
+            struct window w;
+            char name[WINDOW_RULE_NAME_MAX];
+            window_rule_member(&table->rules[r], k, &w, name);
+            list_window(&w, out);
+        }
     }
 }
 
@@ -161,6 +269,9 @@ int window_table_close(struct window_table *table)
         free(table->windows[i].origin);
     }
     free(table->windows);
+    for (size_t i = 0; i < table->rule_count; i++)
+        free(table->rules[i].origin);
+    free(table->rules);
     for (size_t i = 0; i < table->backing_count; i++) {
         int r = backing_close(table->backings[i]);
         if (r < 0 && res == 0)

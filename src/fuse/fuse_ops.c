@@ -23,21 +23,19 @@ static struct slicefs_fs *fs_of(fuse_req_t req)
     return fuse_req_userdata(req);
 }
 
-/* The window behind ino, or NULL (then *error says why). */
-static const struct window *window_of(fuse_req_t req, fuse_ino_t ino, int *error)
+/* The window behind ino, computed into *entry if need be; or NULL, and
+ * *error says why. */
+static const struct window *window_of(fuse_req_t req, fuse_ino_t ino, struct tree_entry *entry,
+                                      int *error)
 {
-    struct slicefs_fs *fs = fs_of(req);
-    const struct tree_node *node = path_tree_node(&fs->tree, ino);
     *error = 0;
-    if (node == NULL) {
+    if (!path_tree_resolve(&fs_of(req)->tree, ino, entry)) {
         *error = ENOENT;
         return NULL;
     }
-    if (node->window == PATH_TREE_NOT_A_WINDOW) {
+    if (entry->window == NULL)
         *error = EISDIR;
-        return NULL;
-    }
-    return &fs->table.windows[node->window];
+    return entry->window;
 }
 
 static mode_t window_permissions(const struct window *w, mode_t backing_mode)
@@ -49,12 +47,12 @@ static mode_t window_permissions(const struct window *w, mode_t backing_mode)
 /* Fills st for inode ino. Returns 0 or a negative errno. */
 static int fill_attr(const struct slicefs_fs *fs, fuse_ino_t ino, struct stat *st)
 {
-    const struct tree_node *node = path_tree_node(&fs->tree, ino);
-    if (node == NULL)
+    struct tree_entry entry;
+    if (!path_tree_resolve(&fs->tree, ino, &entry))
         return -ENOENT;
     memset(st, 0, sizeof *st);
     st->st_ino = ino;
-    if (node->window == PATH_TREE_NOT_A_WINDOW) {
+    if (entry.dir != NULL) {
         st->st_mode = S_IFDIR | 0555;
         st->st_nlink = 2;
         st->st_uid = fs->uid;
@@ -63,7 +61,7 @@ static int fill_attr(const struct slicefs_fs *fs, fuse_ino_t ino, struct stat *s
         st->st_atim = st->st_mtim = st->st_ctim = fs->started;
         return 0;
     }
-    const struct window *w = &fs->table.windows[node->window];
+    const struct window *w = entry.window;
     struct stat backing;
     if (fstat(w->backing->fd, &backing) < 0)
         return -errno;
@@ -187,7 +185,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
 
-    const struct window *w = window_of(req, ino, &res);
+    struct tree_entry entry;
+    const struct window *w = window_of(req, ino, &entry, &res);
     if (w == NULL) {
         if (to_set & FUSE_SET_ATTR_SIZE)
             return (void)fuse_reply_err(req, res);
@@ -220,29 +219,33 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
     (void)fi;
     struct slicefs_fs *fs = fs_of(req);
-    const struct tree_node *dir = path_tree_node(&fs->tree, ino);
-    if (dir == NULL)
+    struct tree_entry entry;
+    if (!path_tree_resolve(&fs->tree, ino, &entry))
         return (void)fuse_reply_err(req, ENOENT);
-    if (dir->window != PATH_TREE_NOT_A_WINDOW)
+    const struct tree_node *dir = entry.dir;
+    if (dir == NULL)
         return (void)fuse_reply_err(req, ENOTDIR);
 
     char buf[16384];
     size_t limit = size < sizeof buf ? size : sizeof buf;
     size_t used = 0;
-    /* Entry i: 0 is ".", 1 is "..", 2 + k is child k; off is the next i. */
-    for (uint64_t i = off < 0 ? 0 : (uint64_t)off; i < 2 + (uint64_t)dir->child_count; i++) {
+    /* Entry i: 0 is ".", 1 is "..", 2 + k is entry k; off is the next i. */
+    uint64_t end = 2 + path_tree_dir_size(&fs->tree, dir);
+    for (uint64_t i = off < 0 ? 0 : (uint64_t)off; i < end; i++) {
         struct stat st;
         memset(&st, 0, sizeof st);
+        char name_buf[WINDOW_RULE_NAME_MAX];
         const char *name;
         if (i < 2) {
             name = i == 0 ? "." : "..";
             st.st_ino = i == 0 ? ino : dir->parent + 1;
             st.st_mode = S_IFDIR;
         } else {
-            const struct tree_node *child = &fs->tree.nodes[dir->children[i - 2]];
-            name = child->name;
-            st.st_ino = path_tree_ino(&fs->tree, child);
-            st.st_mode = child->window == PATH_TREE_NOT_A_WINDOW ? S_IFDIR : S_IFREG;
+            uint64_t child_ino;
+            bool is_dir;
+            name = path_tree_dir_entry(&fs->tree, dir, i - 2, name_buf, &child_ino, &is_dir);
+            st.st_ino = child_ino;
+            st.st_mode = is_dir ? S_IFDIR : S_IFREG;
         }
         size_t need = fuse_add_direntry(req, buf + used, limit - used, name, &st, (off_t)i + 1);
         if (need > limit - used)
@@ -255,7 +258,8 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     int res;
-    const struct window *w = window_of(req, ino, &res);
+    struct tree_entry entry;
+    const struct window *w = window_of(req, ino, &entry, &res);
     if (w == NULL)
         return (void)fuse_reply_err(req, res);
     if ((fi->flags & O_ACCMODE) != O_RDONLY && w->mode == WINDOW_MODE_RO)
@@ -271,7 +275,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
     (void)fi;
     int res;
-    const struct window *w = window_of(req, ino, &res);
+    struct tree_entry entry;
+    const struct window *w = window_of(req, ino, &entry, &res);
     if (w == NULL)
         return (void)fuse_reply_err(req, res);
     if (off < 0 || (uint64_t)off >= w->length)
@@ -303,7 +308,8 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
                          struct fuse_file_info *fi)
 {
     int res;
-    const struct window *w = window_of(req, ino, &res);
+    struct tree_entry entry;
+    const struct window *w = window_of(req, ino, &entry, &res);
     if (w == NULL)
         return (void)fuse_reply_err(req, res);
     if (w->mode == WINDOW_MODE_RO)
@@ -337,7 +343,8 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
     (void)datasync;
     (void)fi;
     int res;
-    const struct window *w = window_of(req, ino, &res);
+    struct tree_entry entry;
+    const struct window *w = window_of(req, ino, &entry, &res);
     if (w == NULL)
         return (void)fuse_reply_err(req, res);
     res = w->mode == WINDOW_MODE_RW ? backing_sync(w->backing, w->offset, w->length) : 0;
@@ -381,7 +388,8 @@ static int format_xattr(const struct window *w, const char *name, char *buf, siz
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
     int res;
-    const struct window *w = window_of(req, ino, &res);
+    struct tree_entry entry;
+    const struct window *w = window_of(req, ino, &entry, &res);
     if (w == NULL)
         return (void)fuse_reply_err(req, res == EISDIR ? ENODATA : res);
     char value[PATH_MAX + 1];
@@ -400,7 +408,8 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
     int res;
-    const struct window *w = window_of(req, ino, &res);
+    struct tree_entry entry;
+    const struct window *w = window_of(req, ino, &entry, &res);
     size_t len = w == NULL ? 0 : sizeof xattr_names; /* directories have none */
     if (w == NULL && res != EISDIR)
         return (void)fuse_reply_err(req, res);

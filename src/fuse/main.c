@@ -14,12 +14,21 @@
 #include "options.h"
 #include "slicefs/guarded_access.h"
 
+static void print_warning(const char *message)
+{
+    fprintf(stderr, "slicefs: warning: %s\n", message);
+}
+
 /* Runs every window source the command line named (or the whole-file
  * default) into table. */
 static int run_sources(const struct slicefs_options *opts, struct window_table *table,
                        struct sfs_error *err)
 {
-    struct source_context ctx = {.default_backing = opts->backing};
+    struct source_context ctx = {
+        .default_backing = opts->backing,
+        .sector_size = opts->sector_size,
+        .warn = print_warning,
+    };
     window_table_init(table, opts->read_only);
     if (opts->source_count == 0)
         return source_whole_file.add_windows(NULL, &ctx, table, err);

@@ -11,6 +11,8 @@ enum {
     KEY_LIST,
     KEY_WINDOW,
     KEY_TABLE,
+    KEY_LAYOUT,
+    KEY_SECTOR_SIZE,
 };
 
 /* Non-option arguments, gathered before we know what they are. */
@@ -30,6 +32,8 @@ static const struct fuse_opt option_spec[] = {
     FUSE_OPT_KEY("list", KEY_LIST),
     FUSE_OPT_KEY("window=", KEY_WINDOW),
     FUSE_OPT_KEY("table=", KEY_TABLE),
+    FUSE_OPT_KEY("layout=", KEY_LAYOUT),
+    FUSE_OPT_KEY("sectorsize=", KEY_SECTOR_SIZE),
     FUSE_OPT_END,
 };
 
@@ -71,6 +75,17 @@ static int take_option(void *data, const char *arg, int key, struct fuse_args *o
         return add_source(opts, &source_window_option, arg + strlen("window="));
     case KEY_TABLE:
         return add_source(opts, &source_table, arg + strlen("table="));
+    case KEY_LAYOUT:
+        return add_source(opts, &source_layout, arg + strlen("layout="));
+    case KEY_SECTOR_SIZE: {
+        const char *value = arg + strlen("sectorsize=");
+        if (strcmp(value, "512") == 0 || strcmp(value, "4096") == 0) {
+            opts->sector_size = (unsigned)atoi(value);
+            return 0;
+        }
+        fprintf(stderr, "slicefs: sectorsize=%s: use 512 or 4096\n", value);
+        return -1;
+    }
     case FUSE_OPT_KEY_NONOPT:
         if (positional->count == 2) {
             fprintf(stderr, "slicefs: unexpected argument '%s' (see slicefs --help)\n", arg);
@@ -126,6 +141,10 @@ void options_print_help(const char *program)
            "                           Without a window source, one window: the whole file.\n"
            "    -o table=FILE          one window per line of FILE: PATH OFFSET LENGTH\n"
            "                           [MODE [BACKING]]; BACKING relative to FILE's folder\n"
+           "    -o layout=chunks:SIZE  the whole file in SIZE-byte chunks 00000000, ...\n"
+           "    -o layout=partitions   one window per MBR/GPT partition: p1, p2, ...\n"
+           "    -o sectorsize=512|4096 logical sector size of the partition table\n"
+           "                           (default: as the table says)\n"
            "    --list                 print the windows in table format; mount nothing\n"
            "    -o ro                  every window read-only; mount read-only\n"
            "    -h   --help            print this help\n"

@@ -30,6 +30,7 @@ struct slicefs_options {
     struct source_use *sources; /* in command-line order */
     size_t source_count;
     bool read_only;             /* -o ro */
+    unsigned sector_size;       /* -o sectorsize=N, or 0 */
     bool list;                  /* --list: print the window table, mount nothing */
     bool show_help;
     bool show_version;
