@@ -1,0 +1,58 @@
+#!/bin/bash
+# Mount time and daemon peak RSS for layout=chunks with 1 and with 1,048,576
+# chunks over a sparse 1 TiB backing file, plus `ls | wc -l` and one `stat`
+# on the big mount. Medians of RUNS runs (default 5); prints one table.
+#   scripts/bench-chunks.sh [RUNS]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+slicefs=${SLICEFS:-${BUILD_DIR:-$root/build}/slicefs}
+runs=${1:-5}
+work=$(mktemp -d /tmp/slicefs-bench-chunks.XXXXXX)
+pid=
+cleanup() {
+    if grep -q " $work/mnt fuse" /proc/mounts; then fusermount3 -u "$work/mnt"; fi
+    if [ -n "$pid" ]; then wait "$pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir "$work/mnt"
+truncate -s 1T "$work/huge.img"
+
+now_ns() { date +%s%N; }
+median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+
+# measure CHUNK_SIZE: prints "mount_ms rss_kib ls_ms"
+measure() {
+    local start end i
+    start=$(now_ns)
+    "$slicefs" -f "$work/huge.img" "$work/mnt" -o "layout=chunks:$1,ro" &
+    pid=$!
+    for ((i = 0; i < 2000; i++)); do
+        grep -q " $work/mnt fuse" /proc/mounts && break
+        sleep 0.001
+    done
+    stat "$work/mnt/00000000" >/dev/null
+    end=$(now_ns)
+    local mount_ms=$(((end - start) / 1000000))
+    start=$(now_ns)
+    ls -f "$work/mnt" | wc -l >/dev/null
+    end=$(now_ns)
+    local ls_ms=$(((end - start) / 1000000))
+    local rss
+    rss=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
+    fusermount3 -u "$work/mnt"
+    wait "$pid"
+    pid=
+    echo "$mount_ms $rss $ls_ms"
+}
+
+printf '%-12s %10s %14s %14s %12s\n' chunks count "mount ms" "peak RSS KiB" "ls ms"
+for size in 1T 1M; do
+    : >"$work/results"
+    for ((r = 0; r < runs; r++)); do measure "$size" >>"$work/results"; done
+    [ "$size" = 1T ] && count=1 || count=1048576
+    printf '%-12s %10s %14s %14s %12s\n' "$size" "$count" \
+        "$(awk '{print $1}' "$work/results" | median)" \
+        "$(awk '{print $2}' "$work/results" | median)" \
+        "$(awk '{print $3}' "$work/results" | median)"
+done
