@@ -12,6 +12,7 @@
 #ifndef SLICEFS_BACKING_H
 #define SLICEFS_BACKING_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -33,6 +34,9 @@ struct backing {
     bool want_private;
     unsigned char *shared_map;  /* NULL unless mapped */
     unsigned char *private_map; /* NULL unless mapped */
+    /* Change detection for cache=auto; atomics, shared by request threads. */
+    _Atomic uint64_t seen_stamp; /* size and mtime when last checked */
+    atomic_bool written;         /* written through the mount since then */
 };
 
 /* Opens path read-write (read-only when read_only, or when the file cannot
@@ -52,6 +56,28 @@ int backing_sync(const struct backing *b, uint64_t off, uint64_t len);
  * where the file system can, else zeroing) or, when private, in the cow
  * overlay only. Returns 0 or a negative errno. */
 int backing_zero(const struct backing *b, uint64_t off, uint64_t len, bool private);
+
+/* Bytes of [off, off+len) that the backing file has allocated (data, not
+ * holes), found with SEEK_DATA/SEEK_HOLE. Where the file system cannot
+ * tell, or past SCAN_LIMIT extents, the rest counts as allocated. */
+uint64_t backing_allocated(const struct backing *b, uint64_t off, uint64_t len);
+
+/* SEEK_DATA or SEEK_HOLE (whence) from off, limited to [lo, hi): the
+ * result, hi for a hole that lasts to hi, or a negative errno (-ENXIO: no
+ * data from off to hi). */
+int64_t backing_seek(const struct backing *b, uint64_t off, int whence, uint64_t lo, uint64_t hi);
+
+/* Records that the mount wrote to the backing file (cheap; I/O path). */
+static inline void backing_note_write(struct backing *b)
+{
+    if (!atomic_load_explicit(&b->written, memory_order_relaxed))
+        atomic_store_explicit(&b->written, true, memory_order_relaxed);
+}
+
+/* Has the backing file changed (size or mtime) since the last call, other
+ * than by writes through the mount? The first call answers true. Returns
+ * 1, 0, or a negative errno. */
+int backing_changed_outside(struct backing *b);
 
 /* Syncs and unmaps everything, closes the file. Returns 0, or the first
  * negative errno that the final write-back reported. */

@@ -171,6 +171,55 @@ int backing_zero(const struct backing *b, uint64_t off, uint64_t len, bool priva
     return guarded_zero(b->shared_map + off, len);
 }
 
+uint64_t backing_allocated(const struct backing *b, uint64_t off, uint64_t len)
+{
+    enum { SCAN_LIMIT = 1024 };
+    uint64_t end = off + len, allocated = 0, pos = off;
+    for (int i = 0; i < SCAN_LIMIT && pos < end; i++) {
+        off_t data = lseek(b->fd, (off_t)pos, SEEK_DATA);
+        if (data < 0)
+            return errno == ENXIO ? allocated : allocated + (end - pos);
+        if ((uint64_t)data >= end)
+            return allocated;
+        off_t hole = lseek(b->fd, data, SEEK_HOLE);
+        if (hole < 0)
+            return allocated + (end - (uint64_t)data);
+        uint64_t stop = (uint64_t)hole < end ? (uint64_t)hole : end;
+        allocated += stop - (uint64_t)data;
+        pos = stop;
+    }
+    return allocated + (end - pos);
+}
+
+int64_t backing_seek(const struct backing *b, uint64_t off, int whence, uint64_t lo, uint64_t hi)
+{
+    if (off < lo || off >= hi)
+        return -ENXIO;
+    off_t pos = lseek(b->fd, (off_t)off, whence);
+    if (pos < 0) {
+        if (errno != ENXIO)
+            return -errno;
+        /* No data from off to the end of the file. */
+        return whence == SEEK_HOLE ? (int64_t)hi : -ENXIO;
+    }
+    if ((uint64_t)pos >= hi)
+        return whence == SEEK_HOLE ? (int64_t)hi : -ENXIO;
+    return pos;
+}
+
+int backing_changed_outside(struct backing *b)
+{
+    struct stat st;
+    if (fstat(b->fd, &st) < 0)
+        return -errno;
+    uint64_t stamp = (uint64_t)st.st_size * 0x9E3779B97F4A7C15ULL ^
+                     (uint64_t)st.st_mtim.tv_sec * 1000000000ULL ^ (uint64_t)st.st_mtim.tv_nsec;
+    stamp |= 1; /* never 0, the value before the first check */
+    bool ours = atomic_exchange(&b->written, false);
+    uint64_t before = atomic_exchange(&b->seen_stamp, stamp);
+    return before != stamp && !(ours && before != 0);
+}
+
 int backing_close(struct backing *b)
 {
     int res = 0;

@@ -11,16 +11,52 @@
 
 #include "slicefs/guarded_access.h"
 
-/* Windows change neither name nor size while mounted; times come from the
- * backing file and may be a second old. */
-#define ATTR_TIMEOUT 1.0
-#define ENTRY_TIMEOUT 1.0
+/* Names never change while mounted; sizes only of growable windows; times
+ * come from the backing file and may be as old as the attribute timeout. */
+#define ENTRY_TIMEOUT 3600.0
+#define ATTR_TIMEOUT_AUTO 1.0
+#define ATTR_TIMEOUT_ALWAYS 60.0
+#define ATTR_TIMEOUT_NEVER 0.0
 /* The largest request the kernel allows (fs.fuse.max_pages_limit = 256). */
 #define MAX_REQUEST_BYTES (1u << 20)
 
 static struct slicefs_fs *fs_of(fuse_req_t req)
 {
     return fuse_req_userdata(req);
+}
+
+static double attr_timeout(const struct slicefs_fs *fs)
+{
+    switch (fs->cache) {
+    case CACHE_ALWAYS:
+        return ATTR_TIMEOUT_ALWAYS;
+    case CACHE_NEVER:
+        return ATTR_TIMEOUT_NEVER;
+    default:
+        return ATTR_TIMEOUT_AUTO;
+    }
+}
+
+static void invalidate_range(void *arg, uint64_t ino, uint64_t offset, uint64_t length)
+{
+    struct slicefs_fs *fs = arg;
+    fuse_lowlevel_notify_inval_inode(fs->session, ino, (off_t)offset, (off_t)length);
+}
+
+/* Drops the kernel's cached pages of every other window that shows bytes
+ * [offset, offset + length) of w, which a request just changed, so that
+ * reads and client mappings of overlapping windows see the change at once.
+ * Called before the reply: the kernel holds locks only on the writer's own
+ * inode, never on another window's. In single-threaded mode an
+ * invalidation could wait for a write-back request that only this thread
+ * could serve, so overlapping windows are left to their attribute timeout. */
+static void invalidate_overlaps(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,
+                                uint64_t offset, uint64_t length)
+{
+    if (fs->single_thread || fs->cache == CACHE_NEVER)
+        return;
+    overlap_index_visit(&fs->overlaps, w->backing, w->mode == WINDOW_MODE_COW,
+                        w->offset + offset, length, ino, invalidate_range, fs);
 }
 
 /* The window behind ino, computed into *entry if need be; or NULL, and
@@ -71,7 +107,11 @@ static int fill_attr(const struct slicefs_fs *fs, fuse_ino_t ino, struct stat *s
     st->st_gid = backing.st_gid;
     st->st_size = (off_t)w->length;
     st->st_blksize = backing.st_blksize;
-    st->st_blocks = (blkcnt_t)((w->length + 511) / 512);
+    /* A cow window may have written anywhere: count it all. */
+    uint64_t allocated = w->mode == WINDOW_MODE_COW
+                             ? w->length
+                             : backing_allocated(w->backing, w->offset, w->length);
+    st->st_blocks = (blkcnt_t)((allocated + 511) / 512);
     st->st_atim = backing.st_atim;
     st->st_mtim = backing.st_mtim;
     st->st_ctim = backing.st_ctim;
@@ -84,7 +124,7 @@ static void reply_attr(fuse_req_t req, fuse_ino_t ino)
     int res = fill_attr(fs_of(req), ino, &st);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
-    fuse_reply_attr(req, &st, ATTR_TIMEOUT);
+    fuse_reply_attr(req, &st, attr_timeout(fs_of(req)));
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
@@ -105,7 +145,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     struct slicefs_fs *fs = fs_of(req);
     struct fuse_entry_param e;
     memset(&e, 0, sizeof e);
-    e.attr_timeout = ATTR_TIMEOUT;
+    e.attr_timeout = attr_timeout(fs);
     e.entry_timeout = ENTRY_TIMEOUT;
     e.ino = path_tree_lookup(&fs->tree, parent, name);
     if (e.ino == 0) {
@@ -200,6 +240,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
         res = truncate_window(w, size);
         if (res < 0)
             return (void)fuse_reply_err(req, -res);
+        invalidate_overlaps(fs, ino, w, size, w->length - size);
     }
     res = set_times(w, attr, to_set);
     if (res < 0)
@@ -264,9 +305,25 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         return (void)fuse_reply_err(req, res);
     if ((fi->flags & O_ACCMODE) != O_RDONLY && w->mode == WINDOW_MODE_RO)
         return (void)fuse_reply_err(req, EACCES);
-    /* All writes pass through this mount, so the kernel's cached pages stay
-     * valid from one open to the next. */
-    fi->keep_cache = 1;
+    struct slicefs_fs *fs = fs_of(req);
+    switch (fs->cache) {
+    case CACHE_NEVER:
+        fi->direct_io = 1;
+        break;
+    case CACHE_ALWAYS:
+        fi->keep_cache = 1;
+        break;
+    case CACHE_AUTO:
+        /* Writes through the mount keep every window's pages coherent; a
+         * change from outside (size or mtime) drops this window's pages
+         * now, and the other windows' of the same file. */
+        fi->keep_cache = 1;
+        if (w->mode != WINDOW_MODE_COW && backing_changed_outside(w->backing) != 0) {
+            fi->keep_cache = 0;
+            invalidate_overlaps(fs, ino, w, 0, w->length);
+        }
+        break;
+    }
     fuse_reply_open(req, fi);
 }
 
@@ -330,11 +387,15 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
     if (res < 0) /* EFAULT: the kernel met a lost page while reading the pipe into it */
         return (void)fuse_reply_err(req, res == -EFAULT ? EIO : -res);
 
-    if ((fi->flags & O_DSYNC) && w->mode == WINDOW_MODE_RW) {
-        res = backing_sync(w->backing, w->offset + (uint64_t)off, (uint64_t)copy.copied);
-        if (res < 0)
-            return (void)fuse_reply_err(req, -res);
+    if (w->mode == WINDOW_MODE_RW) {
+        backing_note_write(w->backing);
+        if (fi->flags & O_DSYNC) {
+            res = backing_sync(w->backing, w->offset + (uint64_t)off, (uint64_t)copy.copied);
+            if (res < 0)
+                return (void)fuse_reply_err(req, -res);
+        }
     }
+    invalidate_overlaps(fs_of(req), ino, w, (uint64_t)off, (uint64_t)copy.copied);
     fuse_reply_write(req, (size_t)copy.copied);
 }
 

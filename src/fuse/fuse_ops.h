@@ -8,18 +8,30 @@
 #ifndef SLICEFS_FUSE_OPS_H
 #define SLICEFS_FUSE_OPS_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include <time.h>
 
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include "slicefs/overlap_index.h"
 #include "slicefs/path_tree.h"
 #include "slicefs/window_table.h"
+
+/* -o cache=: how long the kernel may keep a window's pages and attributes. */
+enum cache_mode {
+    CACHE_AUTO,   /* keep pages across opens until the backing file changes outside */
+    CACHE_ALWAYS, /* keep pages across opens; attributes for a long time */
+    CACHE_NEVER,  /* every read and write is a request (direct I/O) */
+};
 
 struct slicefs_fs {
     struct window_table table;
     struct path_tree tree;
+    struct overlap_index overlaps;
+    enum cache_mode cache;
+    bool single_thread;           /* -s: no handler may wait on another request */
     struct fuse_session *session; /* set before the loop starts; for notifications */
     uid_t uid;                    /* owner of the directories */
     gid_t gid;

@@ -47,7 +47,9 @@ static int build_windows(const struct slicefs_options *opts, struct slicefs_fs *
 {
     if (run_sources(opts, &fs->table, err) < 0 || window_table_map(&fs->table, err) < 0)
         return -1;
-    return path_tree_build(&fs->tree, &fs->table, err);
+    if (path_tree_build(&fs->tree, &fs->table, err) < 0)
+        return -1;
+    return overlap_index_build(&fs->overlaps, &fs->tree, err);
 }
 
 /* --list: every check a mount makes (but mapping), then the table on
@@ -125,6 +127,8 @@ int main(int argc, char *argv[])
         fprintf(stderr, "slicefs: %s\n", err.msg);
         goto out_windows;
     }
+    fs.cache = opts.cache;
+    fs.single_thread = cmdline.singlethread;
     fs.uid = getuid();
     fs.gid = getgid();
     clock_gettime(CLOCK_REALTIME, &fs.started);
@@ -151,6 +155,7 @@ out_signals:
 out_session:
     fuse_session_destroy(se);
 out_windows:
+    overlap_index_free(&fs.overlaps);
     path_tree_free(&fs.tree);
     {
         /* Every dirty page is written back before the process ends. */

@@ -13,6 +13,7 @@ enum {
     KEY_TABLE,
     KEY_LAYOUT,
     KEY_SECTOR_SIZE,
+    KEY_CACHE,
 };
 
 /* Non-option arguments, gathered before we know what they are. */
@@ -34,6 +35,7 @@ static const struct fuse_opt option_spec[] = {
     FUSE_OPT_KEY("table=", KEY_TABLE),
     FUSE_OPT_KEY("layout=", KEY_LAYOUT),
     FUSE_OPT_KEY("sectorsize=", KEY_SECTOR_SIZE),
+    FUSE_OPT_KEY("cache=", KEY_CACHE),
     FUSE_OPT_END,
 };
 
@@ -77,6 +79,19 @@ static int take_option(void *data, const char *arg, int key, struct fuse_args *o
         return add_source(opts, &source_table, arg + strlen("table="));
     case KEY_LAYOUT:
         return add_source(opts, &source_layout, arg + strlen("layout="));
+    case KEY_CACHE: {
+        static const char *const names[] = {[CACHE_AUTO] = "auto", [CACHE_ALWAYS] = "always",
+                                            [CACHE_NEVER] = "never"};
+        const char *value = arg + strlen("cache=");
+        for (int m = CACHE_AUTO; m <= CACHE_NEVER; m++) {
+            if (strcmp(value, names[m]) == 0) {
+                opts->cache = (enum cache_mode)m;
+                return 0;
+            }
+        }
+        fprintf(stderr, "slicefs: cache=%s: use auto, always or never\n", value);
+        return -1;
+    }
     case KEY_SECTOR_SIZE: {
         const char *value = arg + strlen("sectorsize=");
         if (strcmp(value, "512") == 0 || strcmp(value, "4096") == 0) {
@@ -145,6 +160,10 @@ void options_print_help(const char *program)
            "    -o layout=partitions   one window per MBR/GPT partition: p1, p2, ...\n"
            "    -o sectorsize=512|4096 logical sector size of the partition table\n"
            "                           (default: as the table says)\n"
+           "    -o cache=auto|always|never\n"
+           "                           auto (default): keep pages until the backing file\n"
+           "                           changes outside the mount; always: keep them;\n"
+           "                           never: every read and write is a request\n"
            "    --list                 print the windows in table format; mount nothing\n"
            "    -o ro                  every window read-only; mount read-only\n"
            "    -h   --help            print this help\n"

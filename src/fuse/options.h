@@ -17,6 +17,7 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include "fuse_ops.h"
 #include "slicefs/window_source.h"
 
 struct source_use {
@@ -31,6 +32,7 @@ struct slicefs_options {
     size_t source_count;
     bool read_only;             /* -o ro */
     unsigned sector_size;       /* -o sectorsize=N, or 0 */
+    enum cache_mode cache;      /* -o cache=auto|always|never */
     bool list;                  /* --list: print the window table, mount nothing */
     bool show_help;
     bool show_version;
