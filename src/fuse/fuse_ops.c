@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/falloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -412,6 +413,137 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
     fuse_reply_err(req, -res);
 }
 
+/* SEEK_DATA and SEEK_HOLE report the backing file's holes inside the window
+ * (SEEK_SET, SEEK_CUR and SEEK_END never reach us). A cow window may have
+ * written into any hole, so it is all data. */
+static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+                     struct fuse_file_info *fi)
+{
+    (void)fi;
+    int res;
+    struct tree_entry entry;
+    const struct window *w = window_of(req, ino, &entry, &res);
+    if (w == NULL)
+        return (void)fuse_reply_err(req, res);
+    if (whence != SEEK_DATA && whence != SEEK_HOLE)
+        return (void)fuse_reply_err(req, EINVAL);
+    if (off < 0 || (uint64_t)off >= w->length)
+        return (void)fuse_reply_err(req, ENXIO);
+    if (w->mode == WINDOW_MODE_COW)
+        return (void)fuse_reply_lseek(req, whence == SEEK_DATA ? off : (off_t)w->length);
+    int64_t pos = backing_seek(w->backing, w->offset + (uint64_t)off, whence, w->offset,
+                               w->offset + w->length);
+    if (pos < 0)
+        return (void)fuse_reply_err(req, (int)-pos);
+    fuse_reply_lseek(req, (off_t)((uint64_t)pos - w->offset));
+}
+
+/* Allocation, punch-hole and zero-range inside a window; nothing may cross
+ * its end (EINVAL, as a block device answers), and the size never changes. */
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                         struct fuse_file_info *fi)
+{
+    (void)fi;
+    int res;
+    struct tree_entry entry;
+    const struct window *w = window_of(req, ino, &entry, &res);
+    if (w == NULL)
+        return (void)fuse_reply_err(req, res);
+    if (w->mode == WINDOW_MODE_RO)
+        return (void)fuse_reply_err(req, EBADF);
+    int known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
+    if (mode & ~known)
+        return (void)fuse_reply_err(req, EOPNOTSUPP);
+    if (offset < 0 || length <= 0 || (uint64_t)offset >= w->length ||
+        (uint64_t)length > w->length - (uint64_t)offset)
+        return (void)fuse_reply_err(req, EINVAL);
+    uint64_t off = (uint64_t)offset, len = (uint64_t)length;
+    bool cow = w->mode == WINDOW_MODE_COW;
+    if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+        res = 0;
+        if ((mode & FALLOC_FL_ZERO_RANGE) && !cow &&
+            fallocate(w->backing->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+                      (off_t)(w->offset + off), length) == 0)
+            res = 1;
+        if (res == 0)
+            res = backing_zero(w->backing, w->offset + off, len, cow);
+        if (res < 0)
+            return (void)fuse_reply_err(req, -res);
+        invalidate_overlaps(fs_of(req), ino, w, off, len);
+    } else if (!cow && fallocate(w->backing->fd, FALLOC_FL_KEEP_SIZE, (off_t)(w->offset + off),
+                                 length) < 0) {
+        return (void)fuse_reply_err(req, errno);
+    }
+    fuse_reply_err(req, 0);
+}
+
+struct move_args {
+    unsigned char *dst;
+    const unsigned char *src;
+    size_t len;
+};
+
+static int move_bytes(void *arg)
+{
+    struct move_args *m = arg;
+    memmove(m->dst, m->src, m->len);
+    return 0;
+}
+
+/* Copies between windows (or within one): the backing file system's own
+ * copy_file_range where both sides are in files (reflinks where it can),
+ * a guarded memmove through the mappings otherwise (a cow side, overlapping
+ * ranges of one file). */
+static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+                               struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+                               struct fuse_file_info *fi_out, size_t len, int flags)
+{
+    (void)fi_in, (void)fi_out;
+    int res;
+    struct tree_entry entry_in, entry_out;
+    const struct window *in = window_of(req, ino_in, &entry_in, &res);
+    if (in == NULL)
+        return (void)fuse_reply_err(req, res);
+    const struct window *out = window_of(req, ino_out, &entry_out, &res);
+    if (out == NULL)
+        return (void)fuse_reply_err(req, res);
+    if (flags != 0)
+        return (void)fuse_reply_err(req, EINVAL);
+    if (out->mode == WINDOW_MODE_RO)
+        return (void)fuse_reply_err(req, EBADF);
+    if (off_in < 0 || off_out < 0)
+        return (void)fuse_reply_err(req, EINVAL);
+    if ((uint64_t)off_in >= in->length || len == 0)
+        return (void)fuse_reply_write(req, 0);
+    if ((uint64_t)off_out >= out->length)
+        return (void)fuse_reply_err(req, ENOSPC);
+    uint64_t count = len;
+    if (count > in->length - (uint64_t)off_in)
+        count = in->length - (uint64_t)off_in;
+    if (count > out->length - (uint64_t)off_out)
+        count = out->length - (uint64_t)off_out;
+
+    ssize_t copied = -1;
+    if (in->mode != WINDOW_MODE_COW && out->mode != WINDOW_MODE_COW) {
+        loff_t pos_in = (loff_t)(in->offset + (uint64_t)off_in);
+        loff_t pos_out = (loff_t)(out->offset + (uint64_t)off_out);
+        copied = copy_file_range(in->backing->fd, &pos_in, out->backing->fd, &pos_out,
+                                 (size_t)count, 0);
+    }
+    if (copied < 0) {
+        struct move_args m = {window_data(out) + off_out, window_data(in) + off_in,
+                              (size_t)count};
+        res = guarded_run(move_bytes, &m);
+        if (res < 0)
+            return (void)fuse_reply_err(req, -res);
+        copied = (ssize_t)count;
+    }
+    if (out->mode == WINDOW_MODE_RW)
+        backing_note_write(out->backing);
+    invalidate_overlaps(fs_of(req), ino_out, out, (uint64_t)off_out, (uint64_t)copied);
+    fuse_reply_write(req, (size_t)copied);
+}
+
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
     (void)ino;
@@ -559,6 +691,9 @@ const struct fuse_lowlevel_ops slicefs_ops = {
     .rename = op_rename,
     .link = op_link,
     .create = op_create,
+    .lseek = op_lseek,
+    .fallocate = op_fallocate,
+    .copy_file_range = op_copy_file_range,
     .getxattr = op_getxattr,
     .listxattr = op_listxattr,
     .setxattr = op_setxattr,

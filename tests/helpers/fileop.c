@@ -8,12 +8,16 @@
  *   fileop fsync|fdatasync FILE [r|w|rw]   on an fd opened that way (rw)
  *   fileop create|mkdir|unlink|rmdir FILE
  *   fileop rename|link|symlink FILE FILE2
+ *   fileop seek FILE OFFSET data|hole        prints "at N" (lseek SEEK_DATA/SEEK_HOLE)
+ *   fileop copy FILE OFFSET FILE2 OFFSET2 COUNT   copy_file_range, prints "copied N"
+ *   fileop fallocate FILE MODE OFFSET COUNT  MODE: alloc, keep, punch or zero
  *
  * Exit status 0 whenever the call was made (whatever it returned), 2 on
  * bad usage.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +93,59 @@ static int transfer(const char *cmd, const char *file, const char *off_text,
     return 0;
 }
 
+static int seek(const char *file, const char *off_text, const char *what)
+{
+    int fd = open(file, O_RDONLY);
+    if (fd < 0)
+        return report(-1);
+    off_t pos = lseek(fd, strtoll(off_text, NULL, 0),
+                      strcmp(what, "data") == 0 ? SEEK_DATA : SEEK_HOLE);
+    if (pos < 0)
+        report(-1);
+    else
+        printf("at %lld\n", (long long)pos);
+    close(fd);
+    return 0;
+}
+
+static int copy(char **argv)
+{
+    int in = open(argv[2], O_RDONLY);
+    int out = open(argv[4], O_WRONLY);
+    if (in < 0 || out < 0)
+        return report(-1);
+    loff_t off_in = strtoll(argv[3], NULL, 0), off_out = strtoll(argv[5], NULL, 0);
+    ssize_t n = copy_file_range(in, &off_in, out, &off_out, strtoull(argv[6], NULL, 0), 0);
+    if (n < 0)
+        report(-1);
+    else
+        printf("copied %zd\n", n);
+    close(in);
+    close(out);
+    return 0;
+}
+
+static int allocate(char **argv)
+{
+    int mode;
+    if (strcmp(argv[3], "alloc") == 0)
+        mode = 0;
+    else if (strcmp(argv[3], "keep") == 0)
+        mode = FALLOC_FL_KEEP_SIZE;
+    else if (strcmp(argv[3], "punch") == 0)
+        mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+    else if (strcmp(argv[3], "zero") == 0)
+        mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+    else
+        return usage();
+    int fd = open(argv[2], O_WRONLY);
+    if (fd < 0)
+        return report(-1);
+    report(fallocate(fd, mode, strtoll(argv[4], NULL, 0), strtoll(argv[5], NULL, 0)));
+    close(fd);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3)
@@ -124,6 +181,12 @@ int main(int argc, char **argv)
         return report(unlink(file));
     if (strcmp(cmd, "rmdir") == 0)
         return report(rmdir(file));
+    if (argc == 5 && strcmp(cmd, "seek") == 0)
+        return seek(file, argv[3], argv[4]);
+    if (argc == 7 && strcmp(cmd, "copy") == 0)
+        return copy(argv);
+    if (argc == 6 && strcmp(cmd, "fallocate") == 0)
+        return allocate(argv);
     if (argc == 4 && strcmp(cmd, "rename") == 0)
         return report(rename(file, argv[3]));
     if (argc == 4 && strcmp(cmd, "link") == 0)
