@@ -4,20 +4,28 @@
  * only when some rw window needs it. The private overlay (MAP_PRIVATE,
  * writable) serves every cow window of the file, so overlapping cow windows
  * see each other's writes and none reach the file. Both cover the file's
- * size as it was when opened (map_len).
+ * size when mapped; when a window follows the file's size (LENGTH "end"),
+ * the shared mapping also reaches GROW_RESERVE bytes past it, so that the
+ * file can grow under a live mapping without moving it: pages past the end
+ * fault (SIGBUS, EFAULT) until the file reaches them.
  *
  * After backing_map() the struct is read-only and shared by all request
- * threads without a lock.
+ * threads without a lock, but for cur_size (atomic; changed under
+ * grow_lock) and the change-detection atomics.
  */
 #ifndef SLICEFS_BACKING_H
 #define SLICEFS_BACKING_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "slicefs/error.h"
+
+/* How far a file may grow under a live mapping (address space only). */
+#define GROW_RESERVE ((uint64_t)1 << 40)
 
 struct backing {
     char *path;        /* as the user gave it; for messages */
@@ -27,11 +35,17 @@ struct backing {
     ino_t ino;
     bool writable;     /* fd is open O_RDWR */
     bool is_block_device;
-    uint64_t size;     /* size when opened */
-    size_t map_len;    /* == size; 0 means nothing is mapped */
+    uint64_t opened_size; /* size when opened */
+    uint64_t size;     /* size when opened, then when mapped (after -o extend) */
+    size_t map_len;    /* size, plus GROW_RESERVE if want_reserve; 0: nothing mapped */
     bool want_shared;  /* set before backing_map() by the window table */
     bool want_shared_write;
     bool want_private;
+    bool want_reserve; /* some window follows the file's size */
+    uint64_t grow_to;  /* -o extend: the size every declared window needs */
+    bool created;      /* -o create made this file */
+    _Atomic uint64_t cur_size;  /* the size as last seen or set */
+    pthread_mutex_t grow_lock;  /* serialises changes of the file's size */
     unsigned char *shared_map;  /* NULL unless mapped */
     unsigned char *private_map; /* NULL unless mapped */
     /* Change detection for cache=auto; atomics, shared by request threads. */
@@ -44,8 +58,26 @@ struct backing {
  * regular file or a block device. Returns 0, or -1 with a message. */
 int backing_open(struct backing *b, const char *path, bool read_only, struct sfs_error *err);
 
-/* Creates the mappings the want_* flags ask for. Returns 0 or -1. */
+/* Grows the file to grow_to if it is smaller (sparsely), then creates the
+ * mappings the want_* flags ask for. Returns 0 or -1. */
 int backing_map(struct backing *b, struct sfs_error *err);
+
+/* The file's size as last seen (cheap, no system call). */
+static inline uint64_t backing_size_now(const struct backing *b)
+{
+    return atomic_load_explicit(&b->cur_size, memory_order_acquire);
+}
+
+/* Records a size just read with fstat. */
+static inline void backing_saw_size(struct backing *b, uint64_t size)
+{
+    atomic_store_explicit(&b->cur_size, size, memory_order_release);
+}
+
+/* Sets the file's size to size (truncating or growing it sparsely); when
+ * grow_only, leaves a file that is already at least that large alone.
+ * Returns 0, -EFBIG past the mapping's reserve, or a negative errno. */
+int backing_resize(struct backing *b, uint64_t size, bool grow_only);
 
 /* Writes back the pages of the shared mapping that cover [off, off+len) and
  * waits for them (msync MS_SYNC, which also commits the metadata needed to

@@ -24,11 +24,30 @@ struct window {
     char *path;
     struct backing *backing;
     uint64_t offset;
-    uint64_t length;
+    uint64_t length;       /* at mount; see window_length() */
     bool to_end;           /* declared with LENGTH "end" */
+    bool follows_size;     /* to_end and not cow: the length follows the file */
     enum window_mode mode; /* ro, rw or cow */
     char *origin;          /* where it was declared, for messages */
 };
+
+/* The window's length now: a window that follows its backing file's size
+ * ends where the file ends (as last seen); every other window keeps its
+ * length. */
+static inline uint64_t window_length(const struct window *w)
+{
+    if (!w->follows_size)
+        return w->length;
+    uint64_t size = backing_size_now(w->backing);
+    return size > w->offset ? size - w->offset : 0;
+}
+
+/* A rw window that follows its file's size behaves like the file itself:
+ * writes past its end and truncation change the file's size. */
+static inline bool window_growable(const struct window *w)
+{
+    return w->follows_size && w->mode == WINDOW_MODE_RW;
+}
 
 /* count windows computed from one declaration (layout=chunks): window k
  * starts at offset + k * chunk_size and is chunk_size long, but the last,
@@ -56,6 +75,8 @@ struct window_table {
     struct backing **backings; /* each backing file once, in order of first use */
     size_t backing_count;
     bool read_only;            /* -o ro: every window is ro */
+    bool create;               /* -o create: create a missing backing file */
+    bool extend;               /* -o extend: grow backing files so windows fit */
 };
 
 void window_table_init(struct window_table *table, bool read_only);
@@ -88,7 +109,9 @@ void window_rule_name(const struct window_rule *rule, uint64_t index,
  * true. */
 bool window_rule_index(const struct window_rule *rule, const char *name, uint64_t *index);
 
-/* Maps every backing file once. Returns 0 or -1 with a message. */
+/* Grows backing files as -o extend asks, settles the lengths that depend on
+ * the final sizes, and maps every backing file once. Returns 0 or -1 with a
+ * message. */
 int window_table_map(struct window_table *table, struct sfs_error *err);
 
 /* The first byte of the window in the mapping that serves it (NULL for an
@@ -102,5 +125,9 @@ void window_table_list(const struct window_table *table, FILE *out);
 /* Writes back every shared mapping, unmaps and closes everything. Returns 0
  * or the first negative errno of the final write-back. */
 int window_table_close(struct window_table *table);
+
+/* Like window_table_close, after a refusal: also removes the backing files
+ * that -o create made, so that a refused mount leaves nothing behind. */
+void window_table_abandon(struct window_table *table);
 
 #endif

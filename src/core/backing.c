@@ -75,6 +75,9 @@ int backing_open(struct backing *b, const char *path, bool read_only, struct sfs
     b->dev = st.st_dev;
     b->ino = st.st_ino;
     b->map_len = (size_t)b->size;
+    b->opened_size = b->size;
+    atomic_init(&b->cur_size, b->size);
+    pthread_mutex_init(&b->grow_lock, NULL);
     return 0;
 
 fail:
@@ -84,6 +87,20 @@ fail:
 
 int backing_map(struct backing *b, struct sfs_error *err)
 {
+    if (b->grow_to > b->size) {
+        if (!b->writable)
+            return sfs_error_set(err, "backing file '%s': cannot extend it to %llu bytes: it is "
+                                      "open read-only",
+                                 b->path, (unsigned long long)b->grow_to);
+        if (ftruncate(b->fd, (off_t)b->grow_to) < 0)
+            return sfs_error_set(err, "backing file '%s': cannot extend it to %llu bytes: %s",
+                                 b->path, (unsigned long long)b->grow_to, strerror(errno));
+        b->size = b->grow_to;
+        backing_saw_size(b, b->size);
+    }
+    b->map_len = (size_t)b->size;
+    if (b->want_reserve && !b->is_block_device)
+        b->map_len += GROW_RESERVE;
     if (b->map_len == 0)
         return 0;
     if (b->want_shared || b->want_shared_write) {
@@ -95,8 +112,8 @@ int backing_map(struct backing *b, struct sfs_error *err)
         b->shared_map = map;
     }
     if (b->want_private) {
-        void *map = mmap(NULL, b->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE,
-                         b->fd, 0);
+        void *map = mmap(NULL, b->size ? b->size : 1, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_NORESERVE, b->fd, 0);
         if (map == MAP_FAILED)
             return sfs_error_set(err, "backing file '%s': cannot map a private overlay: %s",
                                  b->path, strerror(errno));
@@ -207,6 +224,26 @@ int64_t backing_seek(const struct backing *b, uint64_t off, int whence, uint64_t
     return pos;
 }
 
+int backing_resize(struct backing *b, uint64_t size, bool grow_only)
+{
+    if (size > b->map_len || size > (uint64_t)INT64_MAX)
+        return -EFBIG;
+    int res = 0;
+    pthread_mutex_lock(&b->grow_lock);
+    struct stat st;
+    if (fstat(b->fd, &st) < 0) {
+        res = -errno;
+    } else if (grow_only && (uint64_t)st.st_size >= size) {
+        backing_saw_size(b, (uint64_t)st.st_size);
+    } else if (ftruncate(b->fd, (off_t)size) < 0) {
+        res = -errno;
+    } else {
+        backing_saw_size(b, size);
+    }
+    pthread_mutex_unlock(&b->grow_lock);
+    return res;
+}
+
 int backing_changed_outside(struct backing *b)
 {
     struct stat st;
@@ -229,9 +266,11 @@ int backing_close(struct backing *b)
         munmap(b->shared_map, b->map_len);
     }
     if (b->private_map != NULL)
-        munmap(b->private_map, b->map_len);
-    if (b->fd >= 0)
+        munmap(b->private_map, b->size ? b->size : 1);
+    if (b->fd >= 0) {
         close(b->fd);
+        pthread_mutex_destroy(&b->grow_lock);
+    }
     free(b->path);
     free(b->real_path);
     memset(b, 0, sizeof *b);

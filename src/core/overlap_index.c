@@ -50,12 +50,13 @@ int overlap_index_build(struct overlap_index *index, const struct path_tree *tre
         struct overlap_group *g = group_of(index, w->backing);
         g->entries[g->count++] = (struct overlap_entry){
             .offset = w->offset,
-            .length = w->length,
+            /* A window that follows its file's size may reach any offset. */
+            .length = w->follows_size ? UINT64_MAX - w->offset : w->length,
             .ino = n + 1,
             .cow = w->mode == WINDOW_MODE_COW,
         };
-        if (w->length > g->max_length)
-            g->max_length = w->length;
+        if (g->entries[g->count - 1].length > g->max_length)
+            g->max_length = g->entries[g->count - 1].length;
     }
     for (size_t i = 0; i < index->count; i++)
         qsort(index->groups[i].entries, index->groups[i].count,

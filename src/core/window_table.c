@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "slicefs/table_format.h"
 
@@ -38,10 +40,25 @@ static struct backing *find_or_open_backing(struct window_table *table, const ch
         sfs_error_set(err, "out of memory");
         return NULL;
     }
+    bool created = false;
+    if (table->create && !table->read_only) {
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            created = true;
+            close(fd);
+        } else if (errno != EEXIST) {
+            sfs_error_set(err, "cannot create backing file '%s': %s", path, strerror(errno));
+            free(b);
+            return NULL;
+        }
+    }
     if (backing_open(b, path, table->read_only, err) < 0) {
+        if (created)
+            unlink(path);
         free(b);
         return NULL;
     }
+    b->created = created;
     table->backings[table->backing_count++] = b;
     return b;
 }
@@ -79,20 +96,27 @@ static int resolve_extent(struct window_table *table, const struct window_spec *
         return sfs_error_prefix(err, "%s", spec->origin);
 
     uint64_t length = spec->length;
-    if (spec->offset > b->size)
+    if (table->extend && !b->is_block_device) {
+        /* Grown at window_table_map(), once everything has been checked. */
+        uint64_t need = spec->offset + (spec->to_end ? 0 : length);
+        if (need > b->grow_to)
+            b->grow_to = need;
+    }
+    uint64_t size = b->size > b->grow_to ? b->size : b->grow_to;
+    if (spec->offset > size)
         return sfs_error_set(err, "%s: OFFSET: %llu is past the end of '%s' (%llu bytes)",
                              spec->origin, (unsigned long long)spec->offset, b->path,
-                             (unsigned long long)b->size);
+                             (unsigned long long)size);
     if (spec->to_end)
-        length = b->size - spec->offset;
-    else if (length > b->size - spec->offset)
+        length = size - spec->offset;
+    else if (length > size - spec->offset)
         return sfs_error_set(err,
                              "%s: LENGTH: offset %llu + length %llu = %llu is past the end of "
                              "'%s' (%llu bytes)",
                              spec->origin, (unsigned long long)spec->offset,
                              (unsigned long long)length,
                              (unsigned long long)(spec->offset + length), b->path,
-                             (unsigned long long)b->size);
+                             (unsigned long long)size);
 
     enum window_mode mode = resolve_mode(table, spec->mode, b);
     if (mode == WINDOW_MODE_RW && !b->writable)
@@ -129,6 +153,7 @@ int window_table_add(struct window_table *table, const struct window_spec *spec,
     w->length = extent.length;
     w->to_end = spec->to_end;
     w->mode = extent.mode;
+    w->follows_size = spec->to_end && extent.mode != WINDOW_MODE_COW;
     table->count++;
     return 0;
 }
@@ -206,6 +231,21 @@ bool window_rule_index(const struct window_rule *rule, const char *name, uint64_
     return true;
 }
 
+/* After -o extend grew the files: "end" lengths and chunk counts follow. */
+static void settle_lengths(struct window_table *table)
+{
+    for (size_t i = 0; i < table->count; i++) {
+        struct window *w = &table->windows[i];
+        if (w->to_end)
+            w->length = w->backing->size - w->offset;
+    }
+    for (size_t i = 0; i < table->rule_count; i++) {
+        struct window_rule *r = &table->rules[i];
+        r->total = r->backing->size - r->offset;
+        r->count = r->total / r->chunk_size + (r->total % r->chunk_size != 0);
+    }
+}
+
 int window_table_map(struct window_table *table, struct sfs_error *err)
 {
     for (size_t i = 0; i < table->count + table->rule_count; i++) {
@@ -220,10 +260,13 @@ int window_table_map(struct window_table *table, struct sfs_error *err)
             b->want_shared = true;
         if (mode == WINDOW_MODE_RW)
             b->want_shared_write = true;
+        if (is_window && table->windows[i].follows_size)
+            b->want_reserve = true;
     }
     for (size_t i = 0; i < table->backing_count; i++)
         if (backing_map(table->backings[i], err) < 0)
             return -1;
+    settle_lengths(table);
     return 0;
 }
 
@@ -259,6 +302,26 @@ void window_table_list(const struct window_table *table, FILE *out)
             list_window(&w, out);
         }
     }
+}
+
+void window_table_abandon(struct window_table *table)
+{
+    char **created = calloc(table->backing_count + 1, sizeof *created);
+    size_t n = 0;
+    for (size_t i = 0; i < table->backing_count; i++) {
+        struct backing *b = table->backings[i];
+        if (created != NULL && b->created)
+            created[n++] = strdup(b->path);
+        else if (b->size > b->opened_size && b->fd >= 0 && ftruncate(b->fd, (off_t)b->opened_size) < 0)
+            continue; /* nothing more to undo; the file stays grown */
+    }
+    window_table_close(table);
+    for (size_t i = 0; i < n; i++) {
+        if (created[i] != NULL)
+            unlink(created[i]);
+        free(created[i]);
+    }
+    free(created);
 }
 
 int window_table_close(struct window_table *table)

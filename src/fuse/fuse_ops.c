@@ -102,16 +102,20 @@ static int fill_attr(const struct slicefs_fs *fs, fuse_ino_t ino, struct stat *s
     struct stat backing;
     if (fstat(w->backing->fd, &backing) < 0)
         return -errno;
+    /* A window that follows its file's size learns of outside changes here. */
+    if (w->follows_size && !w->backing->is_block_device)
+        backing_saw_size(w->backing, (uint64_t)backing.st_size);
+    uint64_t length = window_length(w);
     st->st_mode = S_IFREG | window_permissions(w, backing.st_mode);
     st->st_nlink = 1;
     st->st_uid = backing.st_uid;
     st->st_gid = backing.st_gid;
-    st->st_size = (off_t)w->length;
+    st->st_size = (off_t)length;
     st->st_blksize = backing.st_blksize;
     /* A cow window may have written anywhere: count it all. */
     uint64_t allocated = w->mode == WINDOW_MODE_COW
-                             ? w->length
-                             : backing_allocated(w->backing, w->offset, w->length);
+                             ? length
+                             : backing_allocated(w->backing, w->offset, length);
     st->st_blocks = (blkcnt_t)((allocated + 511) / 512);
     st->st_atim = backing.st_atim;
     st->st_mtim = backing.st_mtim;
@@ -205,16 +209,30 @@ static int set_times(const struct window *w, const struct stat *attr, int to_set
     return futimens(w->backing->fd, times) < 0 ? -errno : 0;
 }
 
-/* Truncation never changes a window's size (SPEC section 4): the bytes from
- * size to the end read back as zeros; above the length is EFBIG. */
-static int truncate_window(const struct window *w, uint64_t size)
+/* Truncation never changes a fixed window's size (SPEC section 4): the
+ * bytes from size to the end read back as zeros; above the length is EFBIG.
+ * A growable window truncates (or extends) its backing file instead. */
+static int truncate_window(const struct window *w, uint64_t size, uint64_t length)
 {
     if (w->mode == WINDOW_MODE_RO)
         return -EACCES;
-    if (size > w->length)
+    if (window_growable(w))
+        return size > UINT64_MAX - w->offset ? -EFBIG
+                                             : backing_resize(w->backing, w->offset + size, false);
+    if (size > length)
         return -EFBIG;
-    return backing_zero(w->backing, w->offset + size, w->length - size,
-                        w->mode == WINDOW_MODE_COW);
+    return backing_zero(w->backing, w->offset + size, length - size, w->mode == WINDOW_MODE_COW);
+}
+
+/* Makes a growable window at least end bytes long (growing its backing
+ * file); a fixed window is left as it is. Returns 0 or a negative errno. */
+static int make_room(const struct window *w, uint64_t end)
+{
+    if (!window_growable(w) || end <= window_length(w))
+        return 0;
+    if (end > UINT64_MAX - w->offset)
+        return -EFBIG;
+    return backing_resize(w->backing, w->offset + end, true);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -235,13 +253,15 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
     }
     bool truncated = to_set & FUSE_SET_ATTR_SIZE;
     uint64_t size = (uint64_t)attr->st_size;
+    uint64_t length = window_length(w);
     if (truncated) {
         if (attr->st_size < 0)
             return (void)fuse_reply_err(req, EINVAL);
-        res = truncate_window(w, size);
+        res = truncate_window(w, size, length);
         if (res < 0)
             return (void)fuse_reply_err(req, -res);
-        invalidate_overlaps(fs, ino, w, size, w->length - size);
+        if (size < length)
+            invalidate_overlaps(fs, ino, w, size, length - size);
     }
     res = set_times(w, attr, to_set);
     if (res < 0)
@@ -250,10 +270,10 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 
     /* The size did not change, so the kernel kept its cached pages of the
      * zeroed range: drop them. Only after the reply, so that nothing the
-     * truncating caller holds can make the invalidation wait on us. */
-    if (truncated && size < w->length)
-        fuse_lowlevel_notify_inval_inode(fs->session, ino, (off_t)size,
-                                         (off_t)(w->length - size));
+     * truncating caller holds can make the invalidation wait on us. (A
+     * growable window's size did change; the kernel dropped them itself.) */
+    if (truncated && size < length && !window_growable(w))
+        fuse_lowlevel_notify_inval_inode(fs->session, ino, (off_t)size, (off_t)(length - size));
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -321,7 +341,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         fi->keep_cache = 1;
         if (w->mode != WINDOW_MODE_COW && backing_changed_outside(w->backing) != 0) {
             fi->keep_cache = 0;
-            invalidate_overlaps(fs, ino, w, 0, w->length);
+            invalidate_overlaps(fs, ino, w, 0, window_length(w));
         }
         break;
     }
@@ -337,9 +357,10 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     const struct window *w = window_of(req, ino, &entry, &res);
     if (w == NULL)
         return (void)fuse_reply_err(req, res);
-    if (off < 0 || (uint64_t)off >= w->length)
+    uint64_t length = window_length(w);
+    if (off < 0 || (uint64_t)off >= length)
         return (void)fuse_reply_buf(req, NULL, 0);
-    uint64_t left = w->length - (uint64_t)off;
+    uint64_t left = length - (uint64_t)off;
     size_t count = size < left ? size : (size_t)left;
     /* The reply points into the mapping; the kernel copies from it. A page
      * past the backing file's current end makes that copy fail, and the
@@ -373,13 +394,18 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
     if (w->mode == WINDOW_MODE_RO)
         return (void)fuse_reply_err(req, EACCES);
     /* Like a block device: nothing fits at or past the end, and a write
-     * across the end is cut short. */
-    if (off < 0 || (uint64_t)off >= w->length)
-        return (void)fuse_reply_err(req, ENOSPC);
-    uint64_t left = w->length - (uint64_t)off;
+     * across the end is cut short; a growable window grows instead. */
     size_t count = fuse_buf_size(in);
-    if (count > left)
-        count = (size_t)left;
+    if (off < 0)
+        return (void)fuse_reply_err(req, EINVAL);
+    res = make_room(w, (uint64_t)off + count);
+    if (res < 0)
+        return (void)fuse_reply_err(req, -res);
+    uint64_t length = window_length(w);
+    if ((uint64_t)off >= length)
+        return (void)fuse_reply_err(req, ENOSPC);
+    if (count > length - (uint64_t)off)
+        count = (size_t)(length - (uint64_t)off);
 
     struct fuse_bufvec dst = FUSE_BUFVEC_INIT(count);
     dst.buf[0].mem = window_data(w) + off;
@@ -409,7 +435,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
     const struct window *w = window_of(req, ino, &entry, &res);
     if (w == NULL)
         return (void)fuse_reply_err(req, res);
-    res = w->mode == WINDOW_MODE_RW ? backing_sync(w->backing, w->offset, w->length) : 0;
+    res = w->mode == WINDOW_MODE_RW ? backing_sync(w->backing, w->offset, window_length(w)) : 0;
     fuse_reply_err(req, -res);
 }
 
@@ -427,12 +453,13 @@ static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
         return (void)fuse_reply_err(req, res);
     if (whence != SEEK_DATA && whence != SEEK_HOLE)
         return (void)fuse_reply_err(req, EINVAL);
-    if (off < 0 || (uint64_t)off >= w->length)
+    uint64_t length = window_length(w);
+    if (off < 0 || (uint64_t)off >= length)
         return (void)fuse_reply_err(req, ENXIO);
     if (w->mode == WINDOW_MODE_COW)
-        return (void)fuse_reply_lseek(req, whence == SEEK_DATA ? off : (off_t)w->length);
+        return (void)fuse_reply_lseek(req, whence == SEEK_DATA ? off : (off_t)length);
     int64_t pos = backing_seek(w->backing, w->offset + (uint64_t)off, whence, w->offset,
-                               w->offset + w->length);
+                               w->offset + length);
     if (pos < 0)
         return (void)fuse_reply_err(req, (int)-pos);
     fuse_reply_lseek(req, (off_t)((uint64_t)pos - w->offset));
@@ -454,8 +481,16 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
     int known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
     if (mode & ~known)
         return (void)fuse_reply_err(req, EOPNOTSUPP);
-    if (offset < 0 || length <= 0 || (uint64_t)offset >= w->length ||
-        (uint64_t)length > w->length - (uint64_t)offset)
+    if (offset < 0 || length <= 0)
+        return (void)fuse_reply_err(req, EINVAL);
+    /* Plain allocation may grow a growable window, like its file. */
+    if (!(mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))) {
+        res = make_room(w, (uint64_t)offset + (uint64_t)length);
+        if (res < 0)
+            return (void)fuse_reply_err(req, -res);
+    }
+    uint64_t window_len = window_length(w);
+    if ((uint64_t)offset >= window_len || (uint64_t)length > window_len - (uint64_t)offset)
         return (void)fuse_reply_err(req, EINVAL);
     uint64_t off = (uint64_t)offset, len = (uint64_t)length;
     bool cow = w->mode == WINDOW_MODE_COW;
@@ -513,15 +548,20 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
         return (void)fuse_reply_err(req, EBADF);
     if (off_in < 0 || off_out < 0)
         return (void)fuse_reply_err(req, EINVAL);
-    if ((uint64_t)off_in >= in->length || len == 0)
+    uint64_t in_length = window_length(in);
+    if ((uint64_t)off_in >= in_length || len == 0)
         return (void)fuse_reply_write(req, 0);
-    if ((uint64_t)off_out >= out->length)
-        return (void)fuse_reply_err(req, ENOSPC);
     uint64_t count = len;
-    if (count > in->length - (uint64_t)off_in)
-        count = in->length - (uint64_t)off_in;
-    if (count > out->length - (uint64_t)off_out)
-        count = out->length - (uint64_t)off_out;
+    if (count > in_length - (uint64_t)off_in)
+        count = in_length - (uint64_t)off_in;
+    res = make_room(out, (uint64_t)off_out + count);
+    if (res < 0)
+        return (void)fuse_reply_err(req, -res);
+    uint64_t out_length = window_length(out);
+    if ((uint64_t)off_out >= out_length)
+        return (void)fuse_reply_err(req, ENOSPC);
+    if (count > out_length - (uint64_t)off_out)
+        count = out_length - (uint64_t)off_out;
 
     ssize_t copied = -1;
     if (in->mode != WINDOW_MODE_COW && out->mode != WINDOW_MODE_COW) {
@@ -570,7 +610,7 @@ static int format_xattr(const struct window *w, const char *name, char *buf, siz
     if (strcmp(key, "offset") == 0)
         return snprintf(buf, size, "%llu", (unsigned long long)w->offset);
     if (strcmp(key, "length") == 0)
-        return snprintf(buf, size, "%llu", (unsigned long long)w->length);
+        return snprintf(buf, size, "%llu", (unsigned long long)window_length(w));
     if (strcmp(key, "backing") == 0)
         return snprintf(buf, size, "%s", w->backing->real_path);
     if (strcmp(key, "mode") == 0)

@@ -7,7 +7,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fuse_ops.h"
@@ -30,6 +32,8 @@ static int run_sources(const struct slicefs_options *opts, struct window_table *
         .warn = print_warning,
     };
     window_table_init(table, opts->read_only);
+    table->create = opts->create && !opts->list; /* --list writes nothing */
+    table->extend = opts->extend;
     if (opts->source_count == 0)
         return source_whole_file.add_windows(NULL, &ctx, table, err);
     for (size_t i = 0; i < opts->source_count; i++) {
@@ -40,16 +44,25 @@ static int run_sources(const struct slicefs_options *opts, struct window_table *
     return 0;
 }
 
-/* The windows, checked like a mount would, then their backing files mapped
- * and the tree built. */
-static int build_windows(const struct slicefs_options *opts, struct slicefs_fs *fs,
-                         struct sfs_error *err)
+/* Maps the backing files (growing them first for -o extend) and indexes
+ * which windows overlap: the last step before mounting. */
+static int map_windows(struct slicefs_fs *fs, struct sfs_error *err)
 {
-    if (run_sources(opts, &fs->table, err) < 0 || window_table_map(&fs->table, err) < 0)
-        return -1;
-    if (path_tree_build(&fs->tree, &fs->table, err) < 0)
+    if (window_table_map(&fs->table, err) < 0)
         return -1;
     return overlap_index_build(&fs->overlaps, &fs->tree, err);
+}
+
+/* A mount point must be a directory we can reach; checked before anything
+ * is written. */
+static int check_mountpoint(const char *path, struct sfs_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return sfs_error_set(err, "mount point '%s': %s", path, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return sfs_error_set(err, "mount point '%s' is not a directory", path);
+    return 0;
 }
 
 /* --list: every check a mount makes (but mapping), then the table on
@@ -123,9 +136,22 @@ int main(int argc, char *argv[])
         goto out_cmdline;
     }
 
-    if (guarded_access_init(&err) < 0 || build_windows(&opts, &fs, &err) < 0) {
+    bool mounted = false;
+    struct fuse_session *se = NULL;
+    /* Everything is checked before anything is written: the windows, the
+     * mount point, libfuse's options; then -o extend grows files. */
+    if (guarded_access_init(&err) < 0 || run_sources(&opts, &fs.table, &err) < 0 ||
+        path_tree_build(&fs.tree, &fs.table, &err) < 0 ||
+        check_mountpoint(cmdline.mountpoint, &err) < 0) {
         fprintf(stderr, "slicefs: %s\n", err.msg);
         goto out_windows;
+    }
+    se = fuse_session_new(&opts.args, &slicefs_ops, sizeof slicefs_ops, &fs);
+    if (se == NULL)
+        goto out_windows;
+    if (map_windows(&fs, &err) < 0) {
+        fprintf(stderr, "slicefs: %s\n", err.msg);
+        goto out_session;
     }
     fs.cache = opts.cache;
     fs.single_thread = cmdline.singlethread;
@@ -133,14 +159,12 @@ int main(int argc, char *argv[])
     fs.gid = getgid();
     clock_gettime(CLOCK_REALTIME, &fs.started);
 
-    struct fuse_session *se = fuse_session_new(&opts.args, &slicefs_ops, sizeof slicefs_ops, &fs);
-    if (se == NULL)
-        goto out_windows;
     fs.session = se;
     if (fuse_set_signal_handlers(se) != 0)
         goto out_session;
     if (fuse_session_mount(se, cmdline.mountpoint) != 0)
         goto out_signals;
+    mounted = true;
     if (fuse_daemonize(cmdline.foreground) != 0)
         goto out_unmount;
 
@@ -157,7 +181,10 @@ out_session:
 out_windows:
     overlap_index_free(&fs.overlaps);
     path_tree_free(&fs.tree);
-    {
+    if (!mounted) {
+        /* Refused: undo -o create and -o extend; nothing else was written. */
+        window_table_abandon(&fs.table);
+    } else {
         /* Every dirty page is written back before the process ends. */
         int res = window_table_close(&fs.table);
         if (res < 0) {

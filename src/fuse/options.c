@@ -14,6 +14,8 @@ enum {
     KEY_LAYOUT,
     KEY_SECTOR_SIZE,
     KEY_CACHE,
+    KEY_CREATE,
+    KEY_EXTEND,
 };
 
 /* Non-option arguments, gathered before we know what they are. */
@@ -36,6 +38,8 @@ static const struct fuse_opt option_spec[] = {
     FUSE_OPT_KEY("layout=", KEY_LAYOUT),
     FUSE_OPT_KEY("sectorsize=", KEY_SECTOR_SIZE),
     FUSE_OPT_KEY("cache=", KEY_CACHE),
+    FUSE_OPT_KEY("create", KEY_CREATE),
+    FUSE_OPT_KEY("extend", KEY_EXTEND),
     FUSE_OPT_END,
 };
 
@@ -72,6 +76,12 @@ static int take_option(void *data, const char *arg, int key, struct fuse_args *o
         return 1; /* the kernel mounts read-only too */
     case KEY_LIST:
         opts->list = true;
+        return 0;
+    case KEY_CREATE:
+        opts->create = true;
+        return 0;
+    case KEY_EXTEND:
+        opts->extend = true;
         return 0;
     case KEY_WINDOW:
         return add_source(opts, &source_window_option, arg + strlen("window="));
@@ -166,6 +176,8 @@ void options_print_help(const char *program)
            "                           never: every read and write is a request\n"
            "    --list                 print the windows in table format; mount nothing\n"
            "    -o ro                  every window read-only; mount read-only\n"
+           "    -o create              create a missing backing file\n"
+           "    -o extend              grow backing files (sparsely) so every window fits\n"
            "    -h   --help            print this help\n"
            "    -V   --version         print the version\n"
            "\n"

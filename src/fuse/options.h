@@ -31,6 +31,8 @@ struct slicefs_options {
     struct source_use *sources; /* in command-line order */
     size_t source_count;
     bool read_only;             /* -o ro */
+    bool create;                /* -o create */
+    bool extend;                /* -o extend */
     unsigned sector_size;       /* -o sectorsize=N, or 0 */
     enum cache_mode cache;      /* -o cache=auto|always|never */
     bool list;                  /* --list: print the window table, mount nothing */
