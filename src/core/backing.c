@@ -244,14 +244,27 @@ int backing_resize(struct backing *b, uint64_t size, bool grow_only)
     return res;
 }
 
+/* splitmix64's finaliser: a bijection on 64-bit values. */
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
 int backing_changed_outside(struct backing *b)
 {
     struct stat st;
     if (fstat(b->fd, &st) < 0)
         return -errno;
-    uint64_t stamp = (uint64_t)st.st_size * 0x9E3779B97F4A7C15ULL ^
-                     (uint64_t)st.st_mtim.tv_sec * 1000000000ULL ^ (uint64_t)st.st_mtim.tv_nsec;
-    stamp |= 1; /* never 0, the value before the first check */
+    /* Each step of mix() is a bijection, so a change of any one of size,
+     * seconds or nanoseconds always changes the stamp. */
+    uint64_t stamp = mix(mix(mix((uint64_t)st.st_size) ^ (uint64_t)st.st_mtim.tv_sec) ^
+                         (uint64_t)st.st_mtim.tv_nsec);
+    if (stamp == 0)
+        stamp = 1; /* 0 is the value before the first check */
     bool ours = atomic_exchange(&b->written, false);
     uint64_t before = atomic_exchange(&b->seen_stamp, stamp);
     return before != stamp && !(ours && before != 0);

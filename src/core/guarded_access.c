@@ -11,14 +11,15 @@ static _Thread_local sigjmp_buf *volatile guard_resume;
 
 static void on_sigbus(int sig, siginfo_t *info, void *context)
 {
-    (void)info;
     (void)context;
     sigjmp_buf *resume = guard_resume;
-    if (resume != NULL)
+    /* si_code > 0: the kernel raised it for a memory access. One sent with
+     * kill() or raise() says nothing about the guarded access. */
+    if (resume != NULL && info->si_code > 0)
         siglongjmp(*resume, 1);
-    /* Not a guarded access: fall back to the default action; returning
-     * re-runs the faulting instruction, which then kills the process. */
+    /* Not a guarded access: a real bug. Die of it now, as without us. */
     signal(sig, SIG_DFL);
+    raise(sig);
 }
 
 int guarded_access_init(struct sfs_error *err)

@@ -42,13 +42,15 @@ static void warn(const struct source_context *ctx, const char *origin, const cha
 }
 
 /* Probes path with the given logical sector size (0: the library's
- * default). Returns the number of partitions stored in *out (malloc'd), 0
- * when there is no partition table, or -1 with a message. */
+ * default). Returns the number of acceptable partitions stored in *out
+ * (malloc'd), or -1 with a message; *entries is the number of entries the
+ * table had (0: no partition table found at this sector size). */
 static int probe(const char *path, unsigned sector_size, const char *origin,
-                 const struct source_context *ctx, struct partition **out, uint64_t file_size,
-                 struct sfs_error *err)
+                 const struct source_context *ctx, struct partition **out, int *entries_out,
+                 uint64_t file_size, struct sfs_error *err)
 {
     *out = NULL;
+    *entries_out = 0;
     blkid_probe pr = blkid_new_probe_from_filename(path);
     if (pr == NULL)
         return sfs_error_set(err, "%s: cannot read the partition table of '%s'", origin, path);
@@ -64,6 +66,7 @@ static int probe(const char *path, unsigned sector_size, const char *origin,
     if (blkid_do_fullprobe(pr) == 0)
         list = blkid_probe_get_partitions(pr);
     int entries = list ? blkid_partlist_numof_partitions(list) : 0;
+    *entries_out = entries;
     struct partition *parts = entries > 0 ? calloc((size_t)entries, sizeof *parts) : NULL;
     if (entries > 0 && parts == NULL) {
         blkid_free_probe(pr);
@@ -115,21 +118,21 @@ int source_partitions_add(const char *origin, const struct source_context *ctx,
     backing_close(&probe_backing);
 
     struct partition *parts = NULL;
-    int count;
+    int count, entries;
     if (ctx->sector_size != 0) {
-        count = probe(path, ctx->sector_size, origin, ctx, &parts, file_size, err);
+        count = probe(path, ctx->sector_size, origin, ctx, &parts, &entries, file_size, err);
     } else {
         /* Where the table says: a 512-byte-sector table is found at 512;
          * a 4096-byte-sector GPT only when probed with 4096. */
-        count = probe(path, 0, origin, ctx, &parts, file_size, err);
-        if (count == 0) {
+        count = probe(path, 0, origin, ctx, &parts, &entries, file_size, err);
+        if (count == 0 && entries == 0) {
             free(parts);
-            count = probe(path, 4096, origin, ctx, &parts, file_size, err);
+            count = probe(path, 4096, origin, ctx, &parts, &entries, file_size, err);
         }
     }
     if (count < 0)
         return -1;
-    if (count == 0)
+    if (entries == 0)
         warn(ctx, origin, "no partition table found in '%s'", path);
 
     qsort(parts, (size_t)count, sizeof *parts, compare_offsets);

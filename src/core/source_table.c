@@ -65,10 +65,17 @@ static int add_windows(const char *arg, const struct source_context *ctx,
          number++) {
         char origin[PATH_MAX + 32];
         snprintf(origin, sizeof origin, "%s:%lu", arg, number);
-        if (strlen(line) != (size_t)len)
+        if (strlen(line) != (size_t)len) {
             res = sfs_error_set(err, "%s: the line holds a NUL byte", origin);
-        else
-            res = add_line(arg, line, origin, ctx, table, err);
+            continue;
+        }
+        /* The line's end is not part of its last field (a final backslash
+         * must not escape it). */
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = '\0';
+        if (len > 0 && line[len - 1] == '\r')
+            line[--len] = '\0';
+        res = add_line(arg, line, origin, ctx, table, err);
     }
     if (res == 0 && ferror(file))
         res = sfs_error_set(err, "table=%s: %s", arg, strerror(errno));
