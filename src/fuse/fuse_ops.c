@@ -339,7 +339,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
          * change from outside (size or mtime) drops this window's pages
          * now, and the other windows' of the same file. */
         fi->keep_cache = 1;
-        if (w->mode != WINDOW_MODE_COW && backing_changed_outside(w->backing) != 0) {
+        if (backing_changed_outside(w->backing) != 0) {
             fi->keep_cache = 0;
             invalidate_overlaps(fs, ino, w, 0, window_length(w));
         }

@@ -141,6 +141,14 @@ int options_parse(int argc, char **argv, struct slicefs_options *opts)
     } else {
         opts->mountpoint = positional.args[0];
     }
+    bool has_table = false;
+    for (size_t i = 0; i < opts->source_count; i++)
+        has_table |= opts->sources[i].source == &source_table;
+    if (!opts->list && positional.count == 1 && !has_table) {
+        fprintf(stderr, "slicefs: missing MOUNTPOINT (usage: slicefs [options] BACKING "
+                        "MOUNTPOINT, or -o table=FILE MOUNTPOINT)\n");
+        return -1;
+    }
     if (opts->list && opts->mountpoint != NULL) {
         fprintf(stderr, "slicefs: --list takes no MOUNTPOINT (it mounts nothing)\n");
         return -1;
