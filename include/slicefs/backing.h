@@ -51,6 +51,7 @@ struct backing {
     /* Change detection for cache=auto; atomics, shared by request threads. */
     _Atomic uint64_t seen_stamp; /* size and mtime when last checked */
     atomic_bool written;         /* written through the mount since then */
+    atomic_int writeback_error;  /* first failed write-back (errno), sticky */
 };
 
 /* Opens path read-write (read-only when read_only, or when the file cannot
@@ -81,8 +82,10 @@ int backing_resize(struct backing *b, uint64_t size, bool grow_only);
 
 /* Writes back the pages of the shared mapping that cover [off, off+len) and
  * waits for them (msync MS_SYNC, which also commits the metadata needed to
- * read them back). Returns 0 or a negative errno. */
-int backing_sync(const struct backing *b, uint64_t off, uint64_t len);
+ * read them back). Returns 0 or a negative errno. A failed write-back is
+ * sticky: the kernel reports it only once and drops the dirty pages, so
+ * every later call, for any range of this file, fails with it too. */
+int backing_sync(struct backing *b, uint64_t off, uint64_t len);
 
 /* Makes [off, off+len) read back as zeros: in the file (punching a hole
  * where the file system can, else zeroing) or, when private, in the cow

@@ -133,17 +133,17 @@ static void page_span(const struct backing *b, uint64_t off, uint64_t len, uint6
     *span = hi - lo;
 }
 
-int backing_sync(const struct backing *b, uint64_t off, uint64_t len)
+int backing_sync(struct backing *b, uint64_t off, uint64_t len)
 {
     if (b->shared_map == NULL || !b->want_shared_write)
         return 0;
     uint64_t start, span;
     page_span(b, off, len, &start, &span);
-    if (span == 0)
-        return 0;
-    if (msync(b->shared_map + start, span, MS_SYNC) < 0)
-        return -errno;
-    return 0;
+    if (span > 0 && msync(b->shared_map + start, span, MS_SYNC) < 0) {
+        int expected = 0;
+        atomic_compare_exchange_strong(&b->writeback_error, &expected, errno);
+    }
+    return -atomic_load(&b->writeback_error);
 }
 
 /* Zeroes the page-aligned interior of a cow range by mapping fresh anonymous
@@ -274,8 +274,7 @@ int backing_close(struct backing *b)
 {
     int res = 0;
     if (b->shared_map != NULL) {
-        if (b->want_shared_write && msync(b->shared_map, b->map_len, MS_SYNC) < 0)
-            res = -errno;
+        res = backing_sync(b, 0, b->map_len);
         munmap(b->shared_map, b->map_len);
     }
     if (b->private_map != NULL)
