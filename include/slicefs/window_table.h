@@ -59,6 +59,7 @@ struct window_rule {
     uint64_t chunk_size;
     uint64_t total;
     uint64_t count;
+    bool to_end;      /* declared with LENGTH "end": total follows -o extend */
     unsigned name_width;
     enum window_mode mode;
     char *origin;

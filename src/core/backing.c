@@ -170,7 +170,10 @@ int backing_zero(const struct backing *b, uint64_t off, uint64_t len, bool priva
 {
     if (len == 0)
         return 0;
-    if (off > b->map_len || len > b->map_len - off)
+    /* The cow overlay covers the file's size; the shared mapping may reach
+     * further (the reserve for growth). */
+    uint64_t limit = private ? b->size : b->map_len;
+    if (off > limit || len > limit - off)
         return -EINVAL;
     if (private)
         return zero_private(b, off, len);

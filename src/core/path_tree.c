@@ -185,8 +185,9 @@ int path_tree_build(struct path_tree *tree, const struct window_table *table,
     }
     sorting_tree = tree;
     for (size_t i = 0; i < tree->count; i++)
-        qsort(tree->nodes[i].children, tree->nodes[i].child_count, sizeof(uint32_t),
-              compare_children);
+        if (tree->nodes[i].child_count > 1) /* qsort(NULL, 0, ...) is undefined */
+            qsort(tree->nodes[i].children, tree->nodes[i].child_count, sizeof(uint32_t),
+                  compare_children);
     sorting_tree = NULL;
     tree->rule_first_ino = tree->count + 1;
     if (attach_rules(tree, table, err) < 0) {

@@ -135,7 +135,8 @@ int source_partitions_add(const char *origin, const struct source_context *ctx,
     if (entries == 0)
         warn(ctx, origin, "no partition table found in '%s'", path);
 
-    qsort(parts, (size_t)count, sizeof *parts, compare_offsets);
+    if (count > 1)
+        qsort(parts, (size_t)count, sizeof *parts, compare_offsets);
     uint64_t end_of_previous = 0;
     for (int i = 0; i < count && res == 0; i++) {
         const struct partition *p = &parts[i];

@@ -184,6 +184,7 @@ int window_table_add_chunks(struct window_table *table, const struct window_spec
         .chunk_size = chunk_size,
         .total = extent.length,
         .count = count,
+        .to_end = spec->to_end,
         .name_width = width < 8 ? 8 : width,
         .mode = extent.mode,
         .origin = strdup(spec->origin),
@@ -241,6 +242,8 @@ static void settle_lengths(struct window_table *table)
     }
     for (size_t i = 0; i < table->rule_count; i++) {
         struct window_rule *r = &table->rules[i];
+        if (!r->to_end)
+            continue;
         r->total = r->backing->size - r->offset;
         r->count = r->total / r->chunk_size + (r->total % r->chunk_size != 0);
     }
