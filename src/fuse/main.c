@@ -13,12 +13,32 @@
 #include <unistd.h>
 
 #include "fuse_ops.h"
+#include "log.h"
 #include "options.h"
 #include "slicefs/guarded_access.h"
 
 static void print_warning(const char *message)
 {
-    fprintf(stderr, "slicefs: warning: %s\n", message);
+    log_msg(LOG_WARNING, "warning: %s", message);
+}
+
+/* One line for the mount, one per backing file: what a user or an admin
+ * reading syslog wants to know first. */
+static void log_summary(const struct slicefs_fs *fs, const char *mountpoint)
+{
+    static const char *const cache_names[] = {"auto", "always", "never"};
+    const struct window_table *t = &fs->table;
+    uint64_t computed = 0;
+    for (size_t i = 0; i < t->rule_count; i++)
+        computed += t->rules[i].count;
+    log_msg(LOG_INFO, "mounted %zu window(s)%s of %zu backing file(s) on %s (cache=%s%s)",
+            t->count + (size_t)computed, computed ? ", some computed (chunks)," : "",
+            t->backing_count, mountpoint, cache_names[fs->cache], t->read_only ? ", ro" : "");
+    for (size_t i = 0; i < t->backing_count; i++) {
+        const struct backing *b = t->backings[i];
+        log_msg(LOG_INFO, "backing file %s: %llu bytes, opened %s", b->real_path,
+                (unsigned long long)b->size, b->writable ? "read-write" : "read-only");
+    }
 }
 
 /* Runs every window source the command line named (or the whole-file
@@ -121,7 +141,7 @@ static int list_windows(const struct slicefs_options *opts)
     struct sfs_error err = {{0}};
     int status = 1;
     if (run_sources(opts, &table, &err) < 0 || path_tree_build(&tree, &table, &err) < 0) {
-        fprintf(stderr, "slicefs: %s\n", err.msg);
+        log_msg(LOG_ERR, "%s", err.msg);
     } else {
         window_table_list(&table, stdout);
         path_tree_free(&tree);
@@ -179,7 +199,7 @@ int main(int argc, char *argv[])
     if (fuse_parse_cmdline(&opts.args, &cmdline) != 0)
         goto out_options;
     if (cmdline.mountpoint == NULL) {
-        fprintf(stderr, "slicefs: usage: slicefs [options] BACKING MOUNTPOINT (see --help)\n");
+        log_msg(LOG_ERR, "usage: slicefs [options] BACKING MOUNTPOINT (see --help)");
         goto out_cmdline;
     }
 
@@ -190,14 +210,14 @@ int main(int argc, char *argv[])
     if (guarded_access_init(&err) < 0 || run_sources(&opts, &fs.table, &err) < 0 ||
         path_tree_build(&fs.tree, &fs.table, &err) < 0 ||
         check_mountpoint(cmdline.mountpoint, &err) < 0) {
-        fprintf(stderr, "slicefs: %s\n", err.msg);
+        log_msg(LOG_ERR, "%s", err.msg);
         goto out_windows;
     }
     se = fuse_session_new(&opts.args, &slicefs_ops, sizeof slicefs_ops, &fs);
     if (se == NULL)
         goto out_windows;
     if (map_windows(&fs, &err) < 0) {
-        fprintf(stderr, "slicefs: %s\n", err.msg);
+        log_msg(LOG_ERR, "%s", err.msg);
         goto out_session;
     }
     fs.cache = opts.cache;
@@ -212,6 +232,10 @@ int main(int argc, char *argv[])
     if (fuse_session_mount(se, cmdline.mountpoint) != 0)
         goto out_signals;
     mounted = true;
+    /* Detached, the daemon has no stderr: from here on, syslog. */
+    if (!cmdline.foreground)
+        log_use_syslog();
+    log_summary(&fs, cmdline.mountpoint);
     if (fuse_daemonize(cmdline.foreground) != 0)
         goto out_unmount;
 
@@ -235,8 +259,7 @@ out_windows:
         /* Every dirty page is written back before the process ends. */
         int res = window_table_close(&fs.table);
         if (res < 0) {
-            fprintf(stderr, "slicefs: writing back the backing files failed: %s\n",
-                    strerror(-res));
+            log_msg(LOG_ERR, "writing back the backing files failed: %s", strerror(-res));
             status = 1;
         }
     }
