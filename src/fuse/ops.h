@@ -1,0 +1,82 @@
+/* ops.h - what the FUSE operation files share (not a public interface).
+ *
+ * The operations are split by concern: ops_inode.c (lookup, attributes,
+ * directories, open, statfs), ops_data.c (read, write, fsync, lseek,
+ * fallocate, copy_file_range), ops_xattr.c, ops_names.c (what only window
+ * sources may do); fuse_ops.c holds init and the operation table. Every
+ * operation replies exactly once.
+ */
+#ifndef SLICEFS_OPS_H
+#define SLICEFS_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "fuse_ops.h"
+
+/* Names never change while mounted; sizes only of growable windows; times
+ * come from the backing file and may be as old as the attribute timeout. */
+#define ENTRY_TIMEOUT 3600.0
+#define ATTR_TIMEOUT_AUTO 1.0
+#define ATTR_TIMEOUT_ALWAYS 60.0
+#define ATTR_TIMEOUT_NEVER 0.0
+/* The largest request the kernel allows (fs.fuse.max_pages_limit = 256). */
+#define MAX_REQUEST_BYTES (1u << 20)
+
+static inline struct slicefs_fs *fs_of(fuse_req_t req)
+{
+    return fuse_req_userdata(req);
+}
+
+/* The attribute timeout of the cache mode. */
+double attr_timeout(const struct slicefs_fs *fs);
+
+/* The window behind ino, computed into *entry if need be; or NULL, and
+ * *error says why (ENOENT, EISDIR). */
+const struct window *window_of(fuse_req_t req, fuse_ino_t ino, struct tree_entry *entry,
+                               int *error);
+
+/* Drops the kernel's cached pages of every other window over the bytes
+ * [offset, offset + length) of w (in w's coordinates) that a request just
+ * changed. Call before replying. */
+void invalidate_overlaps(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,
+                         uint64_t offset, uint64_t length);
+
+/* Makes a growable window at least end bytes long (growing its backing
+ * file); a fixed window is left as it is. Returns 0 or a negative errno. */
+int make_room(const struct window *w, uint64_t end);
+
+void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                struct fuse_file_info *fi);
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
+                  struct fuse_file_info *fi);
+void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi);
+void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                  struct fuse_file_info *fi);
+void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+                        struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+                        struct fuse_file_info *fi_out, size_t len, int flags);
+void op_statfs(fuse_req_t req, fuse_ino_t ino);
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+                 int flags);
+void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
+void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+               const char *newname, unsigned int flags);
+void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
+void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+               struct fuse_file_info *fi);
+
+#endif

@@ -1,0 +1,274 @@
+/* ops_inode.c - lookup, attributes, directories, open, statfs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "ops.h"
+#include "slicefs/guarded_access.h"
+
+static mode_t window_permissions(const struct window *w, mode_t backing_mode)
+{
+    mode_t perm = backing_mode & 0777;
+    return w->mode == WINDOW_MODE_RO ? perm & ~(mode_t)0222 : perm;
+}
+
+/* Fills st for inode ino. Returns 0 or a negative errno. */
+static int fill_attr(const struct slicefs_fs *fs, fuse_ino_t ino, struct stat *st)
+{
+    struct tree_entry entry;
+    if (!path_tree_resolve(&fs->tree, ino, &entry))
+        return -ENOENT;
+    memset(st, 0, sizeof *st);
+    st->st_ino = ino;
+    if (entry.dir != NULL) {
+        st->st_mode = S_IFDIR | 0555;
+        st->st_nlink = 2;
+        st->st_uid = fs->uid;
+        st->st_gid = fs->gid;
+        st->st_blksize = 4096;
+        st->st_atim = st->st_mtim = st->st_ctim = fs->started;
+        return 0;
+    }
+    const struct window *w = entry.window;
+    struct stat backing;
+    if (fstat(w->backing->fd, &backing) < 0)
+        return -errno;
+    /* A window that follows its file's size learns of outside changes here. */
+    if (w->follows_size && !w->backing->is_block_device)
+        backing_saw_size(w->backing, (uint64_t)backing.st_size);
+    uint64_t length = window_length(w);
+    st->st_mode = S_IFREG | window_permissions(w, backing.st_mode);
+    st->st_nlink = 1;
+    st->st_uid = backing.st_uid;
+    st->st_gid = backing.st_gid;
+    st->st_size = (off_t)length;
+    st->st_blksize = backing.st_blksize;
+    /* A cow window may have written anywhere: count it all. */
+    uint64_t allocated = w->mode == WINDOW_MODE_COW
+                             ? length
+                             : backing_allocated(w->backing, w->offset, length);
+    st->st_blocks = (blkcnt_t)((allocated + 511) / 512);
+    st->st_atim = backing.st_atim;
+    st->st_mtim = backing.st_mtim;
+    st->st_ctim = backing.st_ctim;
+    return 0;
+}
+
+static void reply_attr(fuse_req_t req, fuse_ino_t ino)
+{
+    struct stat st;
+    int res = fill_attr(fs_of(req), ino, &st);
+    if (res < 0)
+        return (void)fuse_reply_err(req, -res);
+    fuse_reply_attr(req, &st, attr_timeout(fs_of(req)));
+}
+
+void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    struct slicefs_fs *fs = fs_of(req);
+    struct fuse_entry_param e;
+    memset(&e, 0, sizeof e);
+    e.attr_timeout = attr_timeout(fs);
+    e.entry_timeout = ENTRY_TIMEOUT;
+    e.ino = path_tree_lookup(&fs->tree, parent, name);
+    if (e.ino == 0) {
+        /* Names never appear while mounted: cache the miss (ino 0). */
+        return (void)fuse_reply_entry(req, &e);
+    }
+    int res = fill_attr(fs, e.ino, &e.attr);
+    if (res < 0)
+        return (void)fuse_reply_err(req, -res);
+    fuse_reply_entry(req, &e);
+}
+
+void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    (void)fi;
+    reply_attr(req, ino);
+}
+
+/* Mode and owner cannot change (they are the backing file's); a request
+ * that asks for what they already are succeeds. */
+static int check_unchanged_owner(const struct slicefs_fs *fs, fuse_ino_t ino,
+                                 const struct stat *attr, int to_set)
+{
+    struct stat now;
+    int res = fill_attr(fs, ino, &now);
+    if (res < 0)
+        return res;
+    if ((to_set & FUSE_SET_ATTR_MODE) && (attr->st_mode & 07777) != (now.st_mode & 07777))
+        return -EPERM;
+    if ((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != now.st_uid)
+        return -EPERM;
+    if ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != now.st_gid)
+        return -EPERM;
+    return 0;
+}
+
+/* Sets the backing file's times (a window's times are the backing file's). */
+static int set_times(const struct window *w, const struct stat *attr, int to_set)
+{
+    struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
+    if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+        times[0].tv_nsec = UTIME_NOW;
+    else if (to_set & FUSE_SET_ATTR_ATIME)
+        times[0] = attr->st_atim;
+    if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+        times[1].tv_nsec = UTIME_NOW;
+    else if (to_set & FUSE_SET_ATTR_MTIME)
+        times[1] = attr->st_mtim;
+    if (times[0].tv_nsec == UTIME_OMIT && times[1].tv_nsec == UTIME_OMIT)
+        return 0;
+    /* Writes to a cow window never reach the backing file; nor do its times. */
+    if (w->mode == WINDOW_MODE_COW)
+        return 0;
+    if (w->mode == WINDOW_MODE_RO)
+        return -EPERM;
+    return futimens(w->backing->fd, times) < 0 ? -errno : 0;
+}
+
+/* Truncation never changes a fixed window's size (SPEC section 4): the
+ * bytes from size to the end read back as zeros; above the length is EFBIG.
+ * A growable window truncates (or extends) its backing file instead. */
+static int truncate_window(const struct window *w, uint64_t size, uint64_t length)
+{
+    if (w->mode == WINDOW_MODE_RO)
+        return -EACCES;
+    if (window_growable(w))
+        return size > UINT64_MAX - w->offset ? -EFBIG
+                                             : backing_resize(w->backing, w->offset + size, false);
+    if (size > length)
+        return -EFBIG;
+    return backing_zero(w->backing, w->offset + size, length - size, w->mode == WINDOW_MODE_COW);
+}
+
+
+void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                       struct fuse_file_info *fi)
+{
+    (void)fi;
+    struct slicefs_fs *fs = fs_of(req);
+    int res = check_unchanged_owner(fs, ino, attr, to_set);
+    if (res < 0)
+        return (void)fuse_reply_err(req, -res);
+
+    struct tree_entry entry;
+    const struct window *w = window_of(req, ino, &entry, &res);
+    if (w == NULL) {
+        if (to_set & FUSE_SET_ATTR_SIZE)
+            return (void)fuse_reply_err(req, res);
+        return reply_attr(req, ino); /* directory times: nothing to keep */
+    }
+    bool truncated = to_set & FUSE_SET_ATTR_SIZE;
+    uint64_t size = (uint64_t)attr->st_size;
+    uint64_t length = window_length(w);
+    if (truncated) {
+        if (attr->st_size < 0)
+            return (void)fuse_reply_err(req, EINVAL);
+        res = truncate_window(w, size, length);
+        if (res < 0)
+            return (void)fuse_reply_err(req, -res);
+        if (size < length)
+            invalidate_overlaps(fs, ino, w, size, length - size);
+    }
+    res = set_times(w, attr, to_set);
+    if (res < 0)
+        return (void)fuse_reply_err(req, -res);
+    reply_attr(req, ino);
+
+    /* The size did not change, so the kernel kept its cached pages of the
+     * zeroed range: drop them. Only after the reply, so that nothing the
+     * truncating caller holds can make the invalidation wait on us. (A
+     * growable window's size did change; the kernel dropped them itself.) */
+    if (truncated && size < length && !window_growable(w))
+        fuse_lowlevel_notify_inval_inode(fs->session, ino, (off_t)size, (off_t)(length - size));
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi)
+{
+    (void)fi;
+    struct slicefs_fs *fs = fs_of(req);
+    struct tree_entry entry;
+    if (!path_tree_resolve(&fs->tree, ino, &entry))
+        return (void)fuse_reply_err(req, ENOENT);
+    const struct tree_node *dir = entry.dir;
+    if (dir == NULL)
+        return (void)fuse_reply_err(req, ENOTDIR);
+
+    char buf[16384];
+    size_t limit = size < sizeof buf ? size : sizeof buf;
+    size_t used = 0;
+    /* Entry i: 0 is ".", 1 is "..", 2 + k is entry k; off is the next i. */
+    uint64_t end = 2 + path_tree_dir_size(&fs->tree, dir);
+    for (uint64_t i = off < 0 ? 0 : (uint64_t)off; i < end; i++) {
+        struct stat st;
+        memset(&st, 0, sizeof st);
+        char name_buf[WINDOW_RULE_NAME_MAX];
+        const char *name;
+        if (i < 2) {
+            name = i == 0 ? "." : "..";
+            st.st_ino = i == 0 ? ino : dir->parent + 1;
+            st.st_mode = S_IFDIR;
+        } else {
+            uint64_t child_ino;
+            bool is_dir;
+            name = path_tree_dir_entry(&fs->tree, dir, i - 2, name_buf, &child_ino, &is_dir);
+            st.st_ino = child_ino;
+            st.st_mode = is_dir ? S_IFDIR : S_IFREG;
+        }
+        size_t need = fuse_add_direntry(req, buf + used, limit - used, name, &st, (off_t)i + 1);
+        if (need > limit - used)
+            break;
+        used += need;
+    }
+    fuse_reply_buf(req, buf, used);
+}
+
+void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    int res;
+    struct tree_entry entry;
+    const struct window *w = window_of(req, ino, &entry, &res);
+    if (w == NULL)
+        return (void)fuse_reply_err(req, res);
+    if ((fi->flags & O_ACCMODE) != O_RDONLY && w->mode == WINDOW_MODE_RO)
+        return (void)fuse_reply_err(req, EACCES);
+    struct slicefs_fs *fs = fs_of(req);
+    switch (fs->cache) {
+    case CACHE_NEVER:
+        fi->direct_io = 1;
+        break;
+    case CACHE_ALWAYS:
+        fi->keep_cache = 1;
+        break;
+    case CACHE_AUTO:
+        /* Writes through the mount keep every window's pages coherent; a
+         * change from outside (size or mtime) drops this window's pages
+         * now, and the other windows' of the same file. */
+        fi->keep_cache = 1;
+        if (backing_changed_outside(w->backing) != 0) {
+            fi->keep_cache = 0;
+            invalidate_overlaps(fs, ino, w, 0, window_length(w));
+        }
+        break;
+    }
+    fuse_reply_open(req, fi);
+}
+
+void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+    (void)ino;
+    struct slicefs_fs *fs = fs_of(req);
+    struct statvfs st;
+    memset(&st, 0, sizeof st);
+    if (fs->table.backing_count > 0 && fstatvfs(fs->table.backings[0]->fd, &st) < 0)
+        return (void)fuse_reply_err(req, errno);
+    fuse_reply_statfs(req, &st);
+}

@@ -1,0 +1,84 @@
+/* ops_xattr.c - the read-only user.slicefs.* attributes (SPEC section 4). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "ops.h"
+#include "slicefs/guarded_access.h"
+
+/* Extended attributes that say where a window lies (SPEC section 4). */
+#define XATTR_PREFIX "user.slicefs."
+static const char xattr_names[] = XATTR_PREFIX "offset\0" XATTR_PREFIX "length\0" XATTR_PREFIX
+                                  "backing\0" XATTR_PREFIX "mode";
+
+/* Formats attribute name of w into buf. Returns its length, or -1 when w
+ * has no such attribute. */
+static int format_xattr(const struct window *w, const char *name, char *buf, size_t size)
+{
+    if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) != 0)
+        return -1;
+    const char *key = name + strlen(XATTR_PREFIX);
+    if (strcmp(key, "offset") == 0)
+        return snprintf(buf, size, "%llu", (unsigned long long)w->offset);
+    if (strcmp(key, "length") == 0)
+        return snprintf(buf, size, "%llu", (unsigned long long)window_length(w));
+    if (strcmp(key, "backing") == 0)
+        return snprintf(buf, size, "%s", w->backing->real_path);
+    if (strcmp(key, "mode") == 0)
+        return snprintf(buf, size, "%s", window_mode_name(w->mode));
+    return -1;
+}
+
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+    int res;
+    struct tree_entry entry;
+    const struct window *w = window_of(req, ino, &entry, &res);
+    if (w == NULL)
+        return (void)fuse_reply_err(req, res == EISDIR ? ENODATA : res);
+    char value[PATH_MAX + 1];
+    int len = format_xattr(w, name, value, sizeof value);
+    if (len < 0)
+        return (void)fuse_reply_err(req, ENODATA);
+    if ((size_t)len >= sizeof value)
+        return (void)fuse_reply_err(req, E2BIG);
+    if (size == 0)
+        return (void)fuse_reply_xattr(req, (size_t)len);
+    if (size < (size_t)len)
+        return (void)fuse_reply_err(req, ERANGE);
+    fuse_reply_buf(req, value, (size_t)len);
+}
+
+void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+    int res;
+    struct tree_entry entry;
+    const struct window *w = window_of(req, ino, &entry, &res);
+    size_t len = w == NULL ? 0 : sizeof xattr_names; /* directories have none */
+    if (w == NULL && res != EISDIR)
+        return (void)fuse_reply_err(req, res);
+    if (size == 0)
+        return (void)fuse_reply_xattr(req, len);
+    if (size < len)
+        return (void)fuse_reply_err(req, ERANGE);
+    fuse_reply_buf(req, xattr_names, len);
+}
+
+void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                        size_t size, int flags)
+{
+    (void)ino, (void)value, (void)size, (void)flags;
+    bool ours = strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) == 0;
+    fuse_reply_err(req, ours ? EPERM : ENOTSUP);
+}
+
+void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+    op_setxattr(req, ino, name, NULL, 0, 0);
+}
