@@ -24,8 +24,11 @@
 
 #include "slicefs/error.h"
 
-/* How far a file may grow under a live mapping (address space only). */
+/* How far a file may grow under a live mapping (address space only):
+ * 1 TiB, or SLICEFS_GROW_RESERVE bytes from the environment (tools that
+ * shadow every mapped byte, such as valgrind, want a small one). */
 #define GROW_RESERVE ((uint64_t)1 << 40)
+uint64_t backing_grow_reserve(void);
 
 struct backing {
     char *path;        /* as the user gave it; for messages */

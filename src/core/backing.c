@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "slicefs/guarded_access.h"
+#include "slicefs/size_parse.h"
 
 static uint64_t page_size(void)
 {
@@ -85,6 +86,15 @@ fail:
     return -1;
 }
 
+uint64_t backing_grow_reserve(void)
+{
+    const char *text = getenv("SLICEFS_GROW_RESERVE");
+    uint64_t value;
+    if (text == NULL || size_parse(text, &value, NULL) < 0)
+        return GROW_RESERVE;
+    return value;
+}
+
 int backing_map(struct backing *b, struct sfs_error *err)
 {
     if (b->grow_to > b->size) {
@@ -99,20 +109,31 @@ int backing_map(struct backing *b, struct sfs_error *err)
         backing_saw_size(b, b->size);
     }
     b->map_len = (size_t)b->size;
-    if (b->want_reserve && !b->is_block_device)
-        b->map_len += GROW_RESERVE;
-    if (b->map_len == 0)
-        return 0;
     if (b->want_shared || b->want_shared_write) {
         int prot = PROT_READ | (b->want_shared_write ? PROT_WRITE : 0);
-        void *map = mmap(NULL, b->map_len, prot, MAP_SHARED, b->fd, 0);
-        if (map == MAP_FAILED)
+        uint64_t reserve = b->want_reserve && !b->is_block_device ? backing_grow_reserve() : 0;
+        void *map = MAP_FAILED;
+        for (;;) {
+            b->map_len = (size_t)(b->size + reserve);
+            if (b->map_len == 0)
+                break;
+            map = mmap(NULL, b->map_len, prot, MAP_SHARED, b->fd, 0);
+            if (map != MAP_FAILED || reserve == 0)
+                break;
+            /* Less address space than we hoped (ulimit -v, valgrind): a
+             * smaller reserve, down to none. */
+            reserve = reserve >= ((uint64_t)2 << 20) ? reserve / 2 : 0;
+        }
+        if (map == MAP_FAILED && b->map_len > 0)
             return sfs_error_set(err, "backing file '%s': cannot map %zu bytes: %s", b->path,
                                  b->map_len, strerror(errno));
-        b->shared_map = map;
+        if (map != MAP_FAILED)
+            b->shared_map = map;
     }
-    if (b->want_private) {
-        void *map = mmap(NULL, b->size ? b->size : 1, PROT_READ | PROT_WRITE,
+    if (b->size == 0 && !b->want_private)
+        return 0;
+    if (b->want_private && b->size > 0) {
+        void *map = mmap(NULL, b->size, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_NORESERVE, b->fd, 0);
         if (map == MAP_FAILED)
             return sfs_error_set(err, "backing file '%s': cannot map a private overlay: %s",
@@ -281,7 +302,7 @@ int backing_close(struct backing *b)
         munmap(b->shared_map, b->map_len);
     }
     if (b->private_map != NULL)
-        munmap(b->private_map, b->size ? b->size : 1);
+        munmap(b->private_map, b->size);
     if (b->fd >= 0) {
         close(b->fd);
         pthread_mutex_destroy(&b->grow_lock);
