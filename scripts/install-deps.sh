@@ -10,6 +10,8 @@ packages=(
     fdisk                              # sfdisk, to make test images
     libcmocka-dev                      # unit tests
     fio attr                           # integration tests and benchmarks
+    valgrind                           # unit tests under valgrind (CI)
+    clang libclang-rt-14-dev           # fuzzing
 )
 
 missing=()
