@@ -16,6 +16,7 @@ enum {
     KEY_CACHE,
     KEY_CREATE,
     KEY_EXTEND,
+    KEY_FSNAME,
 };
 
 /* Non-option arguments, gathered before we know what they are. */
@@ -23,6 +24,7 @@ struct positional {
     struct slicefs_options *opts;
     char *args[2];
     int count;
+    bool fsname_given;
 };
 
 static const struct fuse_opt option_spec[] = {
@@ -40,6 +42,7 @@ static const struct fuse_opt option_spec[] = {
     FUSE_OPT_KEY("cache=", KEY_CACHE),
     FUSE_OPT_KEY("create", KEY_CREATE),
     FUSE_OPT_KEY("extend", KEY_EXTEND),
+    FUSE_OPT_KEY("fsname=", KEY_FSNAME),
     FUSE_OPT_END,
 };
 
@@ -56,6 +59,38 @@ static int add_source(struct slicefs_options *opts, const struct window_source *
         return -1;
     opts->sources[opts->source_count++] = (struct source_use){source, copy};
     return 0;
+}
+
+/* Unless -o fsname= says otherwise, /proc/mounts, mount and findmnt show
+ * the backing file (or the table) as the source, as sshfs shows its host. */
+static int name_the_source(struct slicefs_options *opts, bool fsname_given)
+{
+    const char *source = opts->backing;
+    for (size_t i = 0; source == NULL && i < opts->source_count; i++)
+        if (opts->sources[i].source == &source_table)
+            source = opts->sources[i].arg;
+    if (fsname_given || source == NULL || opts->list)
+        return 0;
+    char *real = realpath(source, NULL);
+    const char *name = real ? real : source;
+    /* fuse_opt splits -o values at commas; a backslash escapes one. */
+    char *arg = malloc(strlen("-ofsname=") + 2 * strlen(name) + 1);
+    int res = -1;
+    if (arg != NULL) {
+        char *out = arg + sprintf(arg, "-ofsname=");
+        for (const char *in = name; *in != '\0'; in++) {
+            if (*in == ',' || *in == '\\')
+                *out++ = '\\';
+            *out++ = *in;
+        }
+        *out = '\0';
+        /* With an fsname, libfuse no longer names the type fuse.slicefs. */
+        res = fuse_opt_add_arg(&opts->args, arg) < 0 ? -1
+                                                      : fuse_opt_add_arg(&opts->args, "-osubtype=slicefs");
+    }
+    free(arg);
+    free(real);
+    return res;
 }
 
 /* fuse_opt callback: 0 drops the argument, 1 keeps it for libfuse. */
@@ -83,6 +118,9 @@ static int take_option(void *data, const char *arg, int key, struct fuse_args *o
     case KEY_EXTEND:
         opts->extend = true;
         return 0;
+    case KEY_FSNAME:
+        positional->fsname_given = true;
+        return 1; /* libfuse's */
     case KEY_WINDOW:
         return add_source(opts, &source_window_option, arg + strlen("window="));
     case KEY_TABLE:
@@ -155,7 +193,7 @@ int options_parse(int argc, char **argv, struct slicefs_options *opts)
     }
     if (opts->mountpoint != NULL && fuse_opt_add_arg(&opts->args, opts->mountpoint) < 0)
         return -1;
-    return 0;
+    return name_the_source(opts, positional.fsname_given);
 }
 
 void options_print_help(const char *program)
@@ -166,28 +204,22 @@ void options_print_help(const char *program)
            "\n"
            "Exposes windows (offset, length) of backing files as files under MOUNTPOINT.\n"
            "\n"
-           "slicefs options:\n"
-           "    -o window=PATH:OFFSET:LENGTH[:MODE]\n"
-           "                           a window; repeatable. LENGTH may be 'end'.\n"
-           "                           MODE is ro, rw (default if writable) or cow.\n"
-           "                           Numbers: 4096, 0x1000, 4K, 1MiB, 2048s (sectors).\n"
-           "                           Without a window source, one window: the whole file.\n"
-           "    -o table=FILE          one window per line of FILE: PATH OFFSET LENGTH\n"
-           "                           [MODE [BACKING]]; BACKING relative to FILE's folder\n"
-           "    -o layout=chunks:SIZE  the whole file in SIZE-byte chunks 00000000, ...\n"
-           "    -o layout=partitions   one window per MBR/GPT partition: p1, p2, ...\n"
-           "    -o sectorsize=512|4096 logical sector size of the partition table\n"
-           "                           (default: as the table says)\n"
-           "    -o cache=auto|always|never\n"
-           "                           auto (default): keep pages until the backing file\n"
-           "                           changes outside the mount; always: keep them;\n"
-           "                           never: every read and write is a request\n"
-           "    --list                 print the windows in table format; mount nothing\n"
-           "    -o ro                  every window read-only; mount read-only\n"
-           "    -o create              create a missing backing file\n"
-           "    -o extend              grow backing files (sparsely) so every window fits\n"
-           "    -h   --help            print this help\n"
-           "    -V   --version         print the version\n"
+           "slicefs options (each also works as -o KEY[=VALUE]; numbers: 4096, 0x1000, 4K,\n"
+           "1MiB, 2048s for 512-byte sectors):\n"
+           "    -o window=PATH:OFFSET:LENGTH[:MODE]  a window (repeatable); LENGTH may be end\n"
+           "    -o table=FILE            a window per line: PATH OFFSET LENGTH [MODE [BACKING]]\n"
+           "    -o layout=chunks:SIZE    the whole file in SIZE-byte chunks 00000000, ...\n"
+           "    -o layout=partitions     a window per MBR/GPT partition: p1, p2, ...\n"
+           "    -o sectorsize=512|4096   the partition table's sector size (default: detect)\n"
+           "    -o ro                    every window read-only (MODE ro); mount read-only\n"
+           "    -o create                create a missing backing file\n"
+           "    -o extend                grow backing files sparsely so every window fits\n"
+           "    -o cache=auto|always|never  page cache: auto (default), always, never\n"
+           "    --list                   print the windows as a window table; mount nothing\n"
+           "    -h   --help              print this help\n"
+           "    -V   --version           print the version\n"
+           "MODE is ro, rw (the default where the backing file is writable) or cow.\n"
+           "Without a window source there is one window: the whole backing file.\n"
            "\n"
            "FUSE options:\n",
            program, program, program);
