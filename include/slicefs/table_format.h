@@ -3,7 +3,8 @@
  * One window per line: PATH OFFSET LENGTH [MODE [BACKING]], fields separated
  * by blanks (spaces or tabs); '#' starts a comment where a field could
  * start; blank lines are ignored. In a field, a backslash takes the next
- * character literally, and "\n" and "\t" stand for newline and tab, so any
+ * character literally, and "\n", "\t" and "\r" stand for newline, tab and
+ * carriage return, so any
  * path can be written. `slicefs --list` prints this format
  * (table_format_field escapes a field), and table= reads it.
  */

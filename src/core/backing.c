@@ -65,7 +65,10 @@ int backing_open(struct backing *b, const char *path, bool read_only, struct sfs
         goto fail;
     }
     b->path = strdup(path);
+    /* A path that no longer resolves (a deleted file held open) stays as given. */
     b->real_path = realpath(path, NULL);
+    if (b->real_path == NULL)
+        b->real_path = strdup(path);
     if (b->path == NULL || b->real_path == NULL) {
         free(b->path);
         free(b->real_path);

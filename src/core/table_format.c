@@ -28,7 +28,7 @@ int table_split_line(char *line, char *fields[TABLE_MAX_FIELDS], struct sfs_erro
                 in++;
                 if (*in == '\0')
                     return sfs_error_set(err, "a backslash ends the line");
-                *out++ = *in == 'n' ? '\n' : *in == 't' ? '\t' : *in;
+                *out++ = *in == 'n' ? '\n' : *in == 't' ? '\t' : *in == 'r' ? '\r' : *in;
                 in++;
             } else {
                 *out++ = *in++;
@@ -48,7 +48,9 @@ void table_format_field(FILE *out, const char *field)
             fputs("\\n", out);
         else if (*p == '\t')
             fputs("\\t", out);
-        else if (*p == ' ' || *p == '\\' || *p == '#' || *p == '\r')
+        else if (*p == '\r')
+            fputs("\\r", out);
+        else if (*p == ' ' || *p == '\\' || *p == '#')
             fprintf(out, "\\%c", *p);
         else
             fputc(*p, out);
