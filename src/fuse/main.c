@@ -3,11 +3,11 @@
  * Nothing is mounted until every window has been parsed, checked against its
  * backing file and mapped; any refusal before that exits 1 with one message.
  */
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -240,8 +240,16 @@ int main(int argc, char *argv[])
         goto out_unmount;
 
     int loop = serve(se, &cmdline);
-    /* SIGTERM, SIGINT and SIGHUP end the loop on purpose: a clean exit. */
-    status = (loop == 0 || loop == SIGTERM || loop == SIGINT || loop == SIGHUP) ? 0 : 1;
+    /* SIGTERM, SIGINT and SIGHUP end the loop on purpose: a clean exit. So
+     * does the kernel's end of the connection: ENODEV after an unmount, and
+     * ECONNABORTED when it tears the connection down with requests still
+     * queued (a lazy unmount whose last files close all at once). */
+    status = (loop == 0 || loop == SIGTERM || loop == SIGINT || loop == SIGHUP ||
+              loop == -ENODEV || loop == -ECONNABORTED)
+                 ? 0
+                 : 1;
+    if (status != 0)
+        log_msg(LOG_ERR, "the request loop failed: %s", loop < 0 ? strerror(-loop) : "?");
 
 out_unmount:
     fuse_session_unmount(se);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/falloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -190,6 +191,16 @@ static int move_bytes(void *arg)
     return 0;
 }
 
+/* Whether the backing file (its size now, by fstat) holds all of
+ * [off, off+len) of window w. */
+static bool in_file(const struct window *w, uint64_t off, uint64_t len)
+{
+    struct stat st;
+    if (fstat(w->backing->fd, &st) < 0)
+        return false;
+    return w->offset + off + len <= (uint64_t)st.st_size;
+}
+
 /* Copies between windows (or within one): the backing file system's own
  * copy_file_range where both sides are in files (reflinks where it can),
  * a guarded memmove through the mappings otherwise (a cow side, overlapping
@@ -230,6 +241,11 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 
     ssize_t copied = -1;
     if (in->mode != WINDOW_MODE_COW && out->mode != WINDOW_MODE_COW) {
+        /* The kernel's copy would read a lost range as a short copy and grow
+         * the file when writing into one: both are EIO, as through the
+         * mappings. (A growable window's file was grown by make_room.) */
+        if (!in_file(in, (uint64_t)off_in, count) || !in_file(out, (uint64_t)off_out, count))
+            return (void)fuse_reply_err(req, EIO);
         loff_t pos_in = (loff_t)(in->offset + (uint64_t)off_in);
         loff_t pos_out = (loff_t)(out->offset + (uint64_t)off_out);
         copied = copy_file_range(in->backing->fd, &pos_in, out->backing->fd, &pos_out,

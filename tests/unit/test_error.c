@@ -2,7 +2,8 @@
  *
  * Covers sfs_error_set (formats, replaces, returns -1, accepts NULL) and
  * sfs_error_prefix (puts "PREFIX: " in front, nests, and cuts an over-long
- * result to fit the buffer, always NUL-terminated).
+ * result to fit the buffer, always NUL-terminated: an over-long prefix loses
+ * its middle, never inside a UTF-8 character, so the reason survives).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -59,11 +60,34 @@ static void test_long_messages_are_cut(void **state)
     assert_int_equal(strlen(err.msg), sizeof err.msg - 1);
     assert_memory_equal(err.msg, "origin: bbb", 11);
 
-    /* A prefix longer than the buffer. */
-    sfs_error_set(&err, "tail");
-    sfs_error_prefix(&err, "%s", big);
-    assert_true(strlen(err.msg) <= sizeof err.msg - 1);
-    assert_int_equal(err.msg[0], 'b');
+    /* A prefix longer than the buffer loses its middle, not the reason. */
+    sfs_error_set(&err, "the reason");
+    sfs_error_prefix(&err, "head%send", big);
+    size_t len = strlen(err.msg);
+    assert_true(len <= sizeof err.msg - 1);
+    assert_memory_equal(err.msg, "headbbb", 7);
+    assert_non_null(strstr(err.msg, "b...b"));
+    const char *tail = "bbbend: the reason";
+    assert_string_equal(err.msg + len - strlen(tail), tail);
+}
+
+static void test_cut_keeps_utf8_whole(void **state)
+{
+    (void)state;
+    /* 1500 two-byte characters: wherever the cut falls, no half of one
+     * is left next to the "...". */
+    char big[3001];
+    for (size_t i = 0; i < 3000; i += 2)
+        memcpy(big + i, "\xc3\xa9", 2);
+    big[3000] = '\0';
+    struct sfs_error err;
+    sfs_error_set(&err, "why");
+    sfs_error_prefix(&err, "x%s", big);
+    const char *dots = strstr(err.msg, "...");
+    assert_non_null(dots);
+    assert_int_equal((unsigned char)dots[-1], 0xa9);
+    assert_int_equal((unsigned char)dots[3], 0xc3);
+    assert_string_equal(err.msg + strlen(err.msg) - 5, ": why");
 }
 
 int main(void)
@@ -72,6 +96,7 @@ int main(void)
         cmocka_unit_test(test_set),
         cmocka_unit_test(test_prefix),
         cmocka_unit_test(test_long_messages_are_cut),
+        cmocka_unit_test(test_cut_keeps_utf8_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "slicefs/window_path.h"
@@ -96,6 +97,19 @@ static void test_component_length(void **state)
     strcpy(buf, "dir/");
     strcat(buf, name256);
     expect_refused(buf);
+
+    /* A long path is quoted as "..." and the bad component, so the reason
+     * fits in the message. */
+    char deep[2400] = "";
+    for (int i = 0; i < 1000; i++)
+        strcat(deep, "d/");
+    strcat(deep, name256);
+    struct sfs_error err = {{0}};
+    assert_int_equal(window_path_check(deep, &err), -1);
+    char want[400];
+    snprintf(want, sizeof want, "'...%s' has a component of 256 bytes (the limit is 255)",
+             name256);
+    assert_string_equal(err.msg, want);
     free(name255);
     free(name256);
 }
