@@ -346,6 +346,7 @@ out_signals:
 out_session:
     fuse_session_destroy(se);
 out_file:
+    fuse_opt_free_args(&args); /* fuse_session_new may have added to them */
     close(fs.fd);
     free(name_copy);
     return status;

@@ -236,5 +236,5 @@ FF_MNT=
 wait_gone "$FF_PID" || fail "faultfs did not exit after unmount"
 status=0
 wait "$FF_PID" || status=$?
-[ "$status" -eq 0 ] || fail "faultfs exited $status"
+[ "$status" -eq 0 ] || fail "faultfs exited $status: $(cat "$T/faultfs.log")"
 FF_PID=

@@ -17,6 +17,12 @@ RSS_BOUND_KIB=$((64 * 1024))   # VmRSS may grow this much over its start
 ANON_BOUND_KIB=$((32 * 1024))  # of which heap and stacks (RssAnon) this much
 # (the windows total 32 MiB: the mapped file pages the daemon touches are
 # part of VmRSS, as RssFile, and stay below that.)
+if [ "${SLICEFS_SANITIZED:-0}" = 1 ]; then
+    # AddressSanitizer holds freed memory in a 256 MiB quarantine and keeps
+    # shadow memory beside the heap: the bound allows for both.
+    RSS_BOUND_KIB=$((768 * 1024))
+    ANON_BOUND_KIB=$((512 * 1024))
+fi
 
 JOBS=()
 stop_jobs() {
