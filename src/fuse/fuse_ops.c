@@ -4,10 +4,12 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
     (void)userdata;
     conn->max_write = MAX_REQUEST_BYTES;
-    /* Write requests arrive in a pipe and are read from it straight into
-     * the mapped pages. */
-    if (conn->capable & FUSE_CAP_SPLICE_READ)
-        conn->want |= FUSE_CAP_SPLICE_READ;
+    /* Requests are read into libfuse's buffer and copied from there into
+     * the mapped pages. Splicing them through a pipe would need a pipe of
+     * max_write plus a header, more than pipe-max-size (1 MiB) allows
+     * without CAP_SYS_RESOURCE: libfuse would try it once per thread and
+     * fall back, so it is not asked for. */
+    conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_MOVE);
     /* O_TRUNC must arrive as a SETATTR of the size, the one place that
      * zero-fills a window and drops the kernel's stale pages. */
     conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;

@@ -3,7 +3,7 @@
  * Every operation looks the inode up in the path tree, calls into the core,
  * and replies exactly once. The read and write paths take no lock and
  * allocate nothing: reads reply with an iovec into the mapping, writes copy
- * the request (or splice it from the pipe) straight into the mapping.
+ * the request from libfuse's receive buffer straight into the mapping.
  */
 #ifndef SLICEFS_FUSE_OPS_H
 #define SLICEFS_FUSE_OPS_H

@@ -77,7 +77,7 @@ void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t 
     dst.buf[0].mem = window_data(w) + off;
     struct copy_request copy = {&dst, in, 0};
     res = guarded_run(copy_request, &copy);
-    if (res < 0) /* EFAULT: the kernel met a lost page while reading the pipe into it */
+    if (res < 0) /* SIGBUS on a lost page (EIO), or a failed copy */
         return (void)fuse_reply_err(req, res == -EFAULT ? EIO : -res);
 
     if (w->mode == WINDOW_MODE_RW) {
