@@ -1,7 +1,10 @@
 #!/bin/bash
 # Mount time and daemon peak RSS for layout=chunks with 1 and with 1,048,576
 # chunks over a sparse 1 TiB backing file, plus `ls | wc -l` and one `stat`
-# on the big mount. Medians of RUNS runs (default 5); prints one table.
+# on the big mount; then `ls -l` of a 100,000-window directory (chunks of a
+# sparse file) against `ls -l` of a folder of 100,000 empty files on the
+# file system that holds the scratch folder. Medians of RUNS runs (default
+# 5); prints two tables.
 #   scripts/bench-chunks.sh [RUNS]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,3 +59,32 @@ for size in 1T 1M; do
         "$(awk '{print $2}' "$work/results" | median)" \
         "$(awk '{print $3}' "$work/results" | median)"
 done
+
+# ls -l (lstat of every entry) of 100,000 windows, and of 100,000 files.
+truncate -s $((100000 * 1048576)) "$work/100k.img"
+mkdir "$work/files"
+(cd "$work/files" && seq -f '%08g' 0 99999 | xargs touch)
+: >"$work/ls"
+for ((r = 0; r < runs; r++)); do
+    "$slicefs" -f "$work/100k.img" "$work/mnt" -o layout=chunks:1M,ro &
+    pid=$!
+    for ((i = 0; i < 2000; i++)); do
+        grep -q " $work/mnt fuse" /proc/mounts && break
+        sleep 0.001
+    done
+    start=$(now_ns)
+    n=$(ls -l "$work/mnt" | wc -l)
+    end=$(now_ns)
+    fusermount3 -u "$work/mnt"
+    wait "$pid"
+    pid=
+    [ "$n" -eq 100001 ] || { echo "bench-chunks: ls -l listed $n lines" >&2; exit 1; }
+    start2=$(now_ns)
+    ls -l "$work/files" | wc -l >/dev/null
+    end2=$(now_ns)
+    echo "$(((end - start) / 1000000)) $(((end2 - start2) / 1000000))" >>"$work/ls"
+done
+echo
+printf '%-28s %10s\n' "ls -l of 100,000 entries" "ms"
+printf '%-28s %10s\n' "slicefs windows" "$(awk '{print $1}' "$work/ls" | median)"
+printf '%-28s %10s\n' "files on $(stat -f -c %T "$work")" "$(awk '{print $2}' "$work/ls" | median)"

@@ -24,6 +24,8 @@
 #   cold read       dd of the window, backing pages dropped (fadvise DONTNEED,
 #                   no mlock): slicefs vs dd of the same bytes of the file
 #   mount ms, peak RSS   scripts/bench-chunks.sh: 1,048,576 chunks vs 1
+#   ls -l 100k entries   the same script: ls -l of 100,000 windows vs
+#                   100,000 empty files in the scratch folder's file system
 # passthrough_ll is compiled on the fly from libfuse3-dev's examples and
 # pointed at the folder holding the backing file; fio reads the same range of
 # the same file through it (offset=, size=), as for the direct path.
@@ -445,6 +447,12 @@ if [ "$do_chunks" = 1 ]; then
             1M) record mount_ms "$count-chunks" "$mount_ms"; record rss_kib "$count-chunks" "$rss" ;;
             esac
         done < <(awk 'NR > 1 {print $1, $2, $3, $4, $5}' "$logs/chunks.out")
+        # ls -l of 100,000 entries: windows, and files on the scratch file system.
+        ls_windows=$(awk '$1 == "slicefs" && $2 == "windows" {print $3}' "$logs/chunks.out")
+        ls_files=$(awk '$1 == "files" && $2 == "on" {print $4}' "$logs/chunks.out")
+        [ -z "$ls_files" ] || record ls_100k files "$ls_files"
+        [ -z "$ls_windows" ] || record ls_100k windows "$ls_windows"
+
     else
         cat "$logs/chunks.err" >&2
         note "FAILED: scripts/bench-chunks.sh"
@@ -482,6 +490,7 @@ title_of() {
     cold) echo "cold read (dd)" ;;
     mount_ms) echo "mount (chunks)" ;;
     rss_kib) echo "peak RSS (chunks)" ;;
+    ls_100k) echo "ls -l 100k entries" ;;
     esac
 }
 
@@ -489,7 +498,7 @@ unit_of() {
     case $1 in
     rand4k) echo IOPS ;;
     stat) echo ns/call ;;
-    mount_ms) echo ms ;;
+    mount_ms | ls_100k) echo ms ;;
     rss_kib) echo KiB ;;
     *) echo MiB/s ;;
     esac
@@ -499,6 +508,10 @@ labels() { # every label that has figures for MEASURE, in PATHS order
     local p
     if [ "$1" = mount_ms ] || [ "$1" = rss_kib ]; then
         printf '%s\n' 1-chunk 1048576-chunks
+        return
+    fi
+    if [ "$1" = ls_100k ]; then
+        printf '%s\n' files windows
         return
     fi
     for p in "${PATHS[@]}"; do
@@ -516,9 +529,9 @@ table() {
         "$size_mb" "$offset_mb" "$file_mb" "$lock_note" "$resident_before" "$resident_after"
     printf '# fio psync buffered 1 job; seq bs=1M, rand bs=4k for %s s; medians of %s run(s); %s; kernel %s\n' \
         "$runtime" "$runs" "$(fio --version)" "$(uname -r)"
-    printf '# ratio = median / median of the direct path (mount, peak RSS: of 1 chunk); stat, mount and RSS: lower is better\n'
+    printf '# ratio = median / median of the direct path (mount, peak RSS: of 1 chunk; ls -l: of files); stat, mount, RSS, ls: lower is better\n'
     printf '%-18s %-16s %12s %-8s %7s  %s\n' measure path median unit ratio target
-    for m in seq_first seq_reread rand4k seq_write stat cold mount_ms rss_kib; do
+    for m in seq_first seq_reread rand4k seq_write stat cold mount_ms rss_kib ls_100k; do
         base=$(median_of "$m" "$(labels "$m" | head -n 1)")
         [ -n "$base" ] || continue
         row=$(title_of "$m")
@@ -545,7 +558,7 @@ table() {
             printf '%-18s %-16s %12s %-8s %7s  %s\n' "$(title_of "$m")" "$label" "$med" \
                 "$(unit_of "$m")" "$ratio" "$verdict"
             # The chart: every ratio higher-is-better (stat inverted).
-            if [ "$m" != mount_ms ] && [ "$m" != rss_kib ]; then
+            if [ "$m" != mount_ms ] && [ "$m" != rss_kib ] && [ "$m" != ls_100k ]; then
                 [ "$m" != stat ] || ratio=$(awk -v a="$med" -v b="$base" 'BEGIN {printf("%.3f", (a > 0 ? b / a : 0))}')
                 chart_rows+=("$m $label $ratio")
             fi

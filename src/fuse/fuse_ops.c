@@ -21,6 +21,7 @@ const struct fuse_lowlevel_ops slicefs_ops = {
     .getattr = op_getattr,
     .setattr = op_setattr,
     .readdir = op_readdir,
+    .readdirplus = op_readdirplus,
     .open = op_open,
     .read = op_read,
     .write_buf = op_write_buf,

@@ -190,10 +190,11 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
         fuse_lowlevel_notify_inval_inode(fs->session, ino, (off_t)size, (off_t)(length - size));
 }
 
-void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                       struct fuse_file_info *fi)
+/* Lists directory ino from entry off on, as plain entries or, for
+ * readdirplus, with each window's attributes too, so that `ls -l`, `find
+ * -ls` or rsync need no LOOKUP per name. */
+static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
 {
-    (void)fi;
     struct slicefs_fs *fs = fs_of(req);
     struct tree_entry entry;
     if (!path_tree_resolve(&fs->tree, ino, &entry))
@@ -208,27 +209,49 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     /* Entry i: 0 is ".", 1 is "..", 2 + k is entry k; off is the next i. */
     uint64_t end = 2 + path_tree_dir_size(&fs->tree, dir);
     for (uint64_t i = off < 0 ? 0 : (uint64_t)off; i < end; i++) {
-        struct stat st;
-        memset(&st, 0, sizeof st);
+        struct fuse_entry_param e;
+        memset(&e, 0, sizeof e);
         char name_buf[WINDOW_RULE_NAME_MAX];
         const char *name;
         if (i < 2) {
+            /* The kernel takes no attributes for these: ino 0 says so. */
             name = i == 0 ? "." : "..";
-            st.st_ino = i == 0 ? ino : dir->parent + 1;
-            st.st_mode = S_IFDIR;
+            e.attr.st_ino = i == 0 ? ino : dir->parent + 1;
+            e.attr.st_mode = S_IFDIR;
         } else {
             uint64_t child_ino;
             bool is_dir;
             name = path_tree_dir_entry(&fs->tree, dir, i - 2, name_buf, &child_ino, &is_dir);
-            st.st_ino = child_ino;
-            st.st_mode = is_dir ? S_IFDIR : S_IFREG;
+            e.attr.st_ino = child_ino;
+            e.attr.st_mode = is_dir ? S_IFDIR : S_IFREG;
+            if (plus && fill_attr(fs, child_ino, &e.attr) == 0) {
+                e.ino = child_ino;
+                e.attr_timeout = attr_timeout(fs);
+                e.entry_timeout = ENTRY_TIMEOUT;
+            }
         }
-        size_t need = fuse_add_direntry(req, buf + used, limit - used, name, &st, (off_t)i + 1);
+        off_t next = (off_t)i + 1;
+        size_t need = plus ? fuse_add_direntry_plus(req, buf + used, limit - used, name, &e, next)
+                           : fuse_add_direntry(req, buf + used, limit - used, name, &e.attr, next);
         if (need > limit - used)
             break;
         used += need;
     }
     fuse_reply_buf(req, buf, used);
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                struct fuse_file_info *fi)
+{
+    (void)fi;
+    list_dir(req, ino, size, off, false);
+}
+
+void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi)
+{
+    (void)fi;
+    list_dir(req, ino, size, off, true);
 }
 
 void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
