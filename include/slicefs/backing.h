@@ -47,6 +47,7 @@ struct backing {
     bool want_reserve; /* some window follows the file's size */
     uint64_t grow_to;  /* -o extend: the size every declared window needs */
     bool created;      /* -o create made this file */
+    size_t index;      /* its place in the window table's list of files */
     _Atomic uint64_t cur_size;  /* the size as last seen or set */
     pthread_mutex_t grow_lock;  /* serialises changes of the file's size */
     unsigned char *shared_map;  /* NULL unless mapped */

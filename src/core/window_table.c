@@ -59,6 +59,7 @@ static struct backing *find_or_open_backing(struct window_table *table, const ch
         return NULL;
     }
     b->created = created;
+    b->index = table->backing_count;
     table->backings[table->backing_count++] = b;
     return b;
 }

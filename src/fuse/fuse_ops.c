@@ -23,6 +23,7 @@ const struct fuse_lowlevel_ops slicefs_ops = {
     .readdir = op_readdir,
     .readdirplus = op_readdirplus,
     .open = op_open,
+    .release = op_release,
     .read = op_read,
     .write_buf = op_write_buf,
     .fsync = op_fsync,

@@ -15,6 +15,7 @@
 #include "fuse_ops.h"
 #include "log.h"
 #include "options.h"
+#include "prefetch.h"
 #include "slicefs/guarded_access.h"
 
 static void print_warning(const char *message)
@@ -220,8 +221,16 @@ int main(int argc, char *argv[])
         log_msg(LOG_ERR, "%s", err.msg);
         goto out_session;
     }
+    if (prefetch_init(&fs) < 0) {
+        log_msg(LOG_ERR, "out of memory");
+        goto out_session;
+    }
     fs.cache = opts.cache;
     fs.single_thread = cmdline.singlethread;
+    /* A prefetch may wait for pages that a queued request holds locked:
+     * other threads must be free to serve it (prefetch.h). */
+    fs.prefetch = opts.cache != CACHE_NEVER && !cmdline.singlethread &&
+                  (cmdline.max_threads == UINT_MAX || cmdline.max_threads >= 4);
     fs.uid = getuid();
     fs.gid = getgid();
     clock_gettime(CLOCK_REALTIME, &fs.started);
@@ -258,6 +267,7 @@ out_signals:
 out_session:
     fuse_session_destroy(se);
 out_windows:
+    prefetch_free(&fs);
     overlap_index_free(&fs.overlaps);
     path_tree_free(&fs.tree);
     if (!mounted) {

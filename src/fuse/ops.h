@@ -48,6 +48,7 @@ void invalidate_overlaps(struct slicefs_fs *fs, fuse_ino_t ino, const struct win
 int make_room(const struct window *w, uint64_t end);
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                 struct fuse_file_info *fi);

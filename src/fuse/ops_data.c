@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ops.h"
+#include "prefetch.h"
 #include "slicefs/guarded_access.h"
 
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -33,7 +34,9 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
      * kernel ends the request with EIO: the daemon itself never touches it. */
     struct fuse_bufvec data = FUSE_BUFVEC_INIT(count);
     data.buf[0].mem = window_data(w) + off;
+    struct slicefs_fs *fs = fs_of(req);
     fuse_reply_data(req, &data, FUSE_BUF_NO_SPLICE);
+    prefetch_around(fs, ino, w, (uint64_t)off, count);
 }
 
 struct copy_request {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ops.h"
+#include "prefetch.h"
 #include "slicefs/guarded_access.h"
 
 static mode_t window_permissions(const struct window *w, mode_t backing_mode)
@@ -282,7 +283,22 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         }
         break;
     }
+    /* A handle that may write waits for the prefetches under way (their
+     * reply then comes from there); if the open was interrupted, libfuse
+     * calls op_release itself. */
+    if ((fi->flags & O_ACCMODE) != O_RDONLY && prefetch_open_for_write(fs, req, w, fi))
+        return;
     fuse_reply_open(req, fi);
+}
+
+void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    int res;
+    struct tree_entry entry;
+    const struct window *w = window_of(req, ino, &entry, &res);
+    if (w != NULL && (fi->flags & O_ACCMODE) != O_RDONLY)
+        prefetch_release_writer(fs_of(req), w);
+    fuse_reply_err(req, 0);
 }
 
 void op_statfs(fuse_req_t req, fuse_ino_t ino)

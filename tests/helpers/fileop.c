@@ -2,7 +2,7 @@
  * test can compare exactly: "ok", "wrote N", "read N" or "error ENAME".
  *
  *   fileop pwrite FILE OFFSET COUNT [BYTE]   write COUNT copies of BYTE ('x')
- *   fileop pread FILE OFFSET COUNT
+ *   fileop pread FILE OFFSET COUNT [random]  random: POSIX_FADV_RANDOM first
  *   fileop open FILE r|w|rw|trunc|sync
  *   fileop truncate FILE SIZE
  *   fileop fsync|fdatasync FILE [r|w|rw]   on an fd opened that way (rw)
@@ -114,6 +114,9 @@ static int transfer(const char *cmd, const char *file, const char *off_text,
         free(buf);
         return report(-1);
     }
+    /* "random": no readahead, the kernel asks for exactly these pages. */
+    if (!writing && byte_text != NULL && strcmp(byte_text, "random") == 0)
+        posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
     ssize_t n = writing ? pwrite(fd, buf, count, off) : pread(fd, buf, count, off);
     if (n < 0)
         report(-1);

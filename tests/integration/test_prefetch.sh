@@ -1,0 +1,91 @@
+#!/bin/bash
+# Random reads fill the kernel's cache around them: one 4 KiB read (with
+# POSIX_FADV_RANDOM, so the kernel itself reads no more) leaves the whole
+# aligned 256 KiB block around it cached (cachestat of the window), with the
+# right bytes, and never past the window's end (its size stays). No such
+# store while any handle may write to the backing file, nor for a growable
+# window, nor with cache=never. And under a storm of random reads on one
+# window, writes through a client's mmap of an overlapping window show at
+# once through the read window, byte for byte.
+. "$(dirname "$0")/lib.sh"
+requires fio
+
+KiB=1024
+MiB=1048576
+head -c $((4 * MiB)) /dev/urandom >"$T/disk.img"
+cp "$T/disk.img" "$T/expected.img"
+LEN=$((3 * MiB + 12345))
+
+# extract FILE OFFSET COUNT
+extract() {
+    dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=64K status=none
+}
+# cached FILE - pages of FILE in the kernel's cache.
+cached() {
+    local out
+    out=$("$FILEOP" cachestat "$1")
+    [[ $out =~ ^cached\ ([0-9]+)\  ]] || fail "cachestat $1: $out"
+    echo "${BASH_REMATCH[1]}"
+}
+
+M=$T/mnt
+mount_slicefs "$M" "$T/disk.img" -o window=w:0:$LEN,window=r:1M:2M:ro,window=g:0:end
+
+# One random 4 KiB read: its whole 256 KiB block is cached, bytes right.
+[ "$("$FILEOP" pread "$M/w" $((300 * KiB)) 4096 random)" = "read 4096" ] || fail "pread of w"
+n=$(cached "$M/w")
+[ "$n" -ge 64 ] || fail "after one 4 KiB read, $n pages of w are cached; expected the 64 of its block"
+cmp <(extract "$T/disk.img" $((256 * KiB)) $((256 * KiB))) <(extract "$M/w" $((256 * KiB)) $((256 * KiB))) ||
+    fail "the prefetched block of w does not read back its bytes"
+# The last, short block: stored up to the window's end, not past it.
+[ "$("$FILEOP" pread "$M/w" $((3 * MiB)) 4096 random)" = "read 4096" ] || fail "pread at w's end"
+[ "$(stat -c %s "$M/w")" = "$LEN" ] || fail "w's size changed to $(stat -c %s "$M/w")"
+cmp <(extract "$T/disk.img" 0 "$LEN") "$M/w" || fail "w does not read back"
+
+# A growable window is not prefetched.
+[ "$("$FILEOP" pread "$M/g" $((300 * KiB)) 4096 random)" = "read 4096" ] || fail "pread of g"
+n=$(cached "$M/g")
+[ "$n" -lt 64 ] || fail "$n pages of the growable window g are cached after one 4 KiB read"
+
+# Nor anything while a handle that may write is open (here on w: r lies on
+# the same backing file).
+exec {holder}<>"$M/w"
+[ "$("$FILEOP" pread "$M/r" $((300 * KiB)) 4096 random)" = "read 4096" ] || fail "pread of r"
+n=$(cached "$M/r")
+[ "$n" -lt 64 ] || fail "$n pages of r are cached after one 4 KiB read while w is open for writing"
+exec {holder}>&-
+# Once it is closed, prefetching resumes.
+[ "$("$FILEOP" pread "$M/r" $((700 * KiB)) 4096 random)" = "read 4096" ] || fail "pread of r"
+n=$(cached "$M/r")
+[ "$n" -ge 64 ] || fail "after w was closed, one 4 KiB read of r cached only $n pages"
+
+# A random-read storm on r (prefetching all along) while a client writes
+# through its mmap of w, over r's bytes: every write shows through r at once.
+fio --name=storm --filename="$M/r" --rw=randread --bs=4k --time_based --runtime=20 \
+    --ioengine=psync --readonly --output="$T/fio.out" >/dev/null 2>&1 &
+storm=$!
+PIDS+=("$storm")
+sleep 0.5
+RANDOM=7
+for ((i = 0; i < 150; i++)); do
+    off=$((MiB + (RANDOM * 61) % (2 * MiB - 4096)))
+    byte=$(printf "\\x$(printf %x $((65 + i % 26)))")
+    [ "$("$FILEOP" mmapwrite "$M/w" "$off" 100 "$byte")" = ok ] || fail "mmapwrite $i"
+    printf '%s' "$(head -c 100 /dev/zero | tr '\0' "$byte")" |
+        dd of="$T/expected.img" bs=1 seek="$off" conv=notrunc status=none
+    cmp <(extract "$T/expected.img" "$off" 100) <(extract "$M/r" $((off - MiB)) 100) ||
+        fail "write $i at $off does not show through r"
+done
+kill -0 "$storm" 2>/dev/null || fail "the read storm ended early: $(cat "$T/fio.out")"
+kill "$storm"
+wait_gone "$storm" || fail "fio did not stop"
+cmp <(extract "$T/expected.img" "$MiB" $((2 * MiB))) "$M/r" || fail "r after the storm"
+unmount_slicefs "$M"
+cmp "$T/expected.img" "$T/disk.img" || fail "the backing file differs from the expected copy"
+
+# cache=never: every read is a request, nothing is stored.
+mount_slicefs "$M" "$T/disk.img" -o window=w:0:$LEN,cache=never
+[ "$("$FILEOP" pread "$M/w" $((300 * KiB)) 4096 random)" = "read 4096" ] || fail "pread, cache=never"
+n=$(cached "$M/w")
+[ "$n" -lt 64 ] || fail "$n pages cached with cache=never"
+unmount_slicefs "$M"
