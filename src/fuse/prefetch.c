@@ -59,9 +59,9 @@ static void store_range(struct slicefs_fs *fs, fuse_ino_t ino, const struct wind
 void prefetch_around(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,
                      uint64_t off, size_t count)
 {
-    /* A growable window's size may have moved: a store past the kernel's
-     * idea of it would grow the file there. */
-    if (!fs->prefetch || count >= PREFETCH_BELOW || window_growable(w))
+    /* The size of a window that follows its file's may have moved: a store
+     * past the kernel's idea of it would set the size there. */
+    if (!fs->prefetch || count >= PREFETCH_BELOW || w->follows_size)
         return;
     if (atomic_fetch_add(&fs->prefetching, 1) >= PREFETCH_MAX_AT_ONCE) {
         atomic_fetch_sub(&fs->prefetching, 1);
