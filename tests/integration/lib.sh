@@ -51,19 +51,41 @@ wait_gone() {
     return 1
 }
 
+JOBS=()     # background jobs of the test (not daemons): ended first
+
+# Ends the test's background jobs (TERM, then KILL after the deadline).
+stop_jobs() {
+    local pid
+    for pid in "${JOBS[@]+"${JOBS[@]}"}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${JOBS[@]+"${JOBS[@]}"}"; do
+        wait_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    JOBS=()
+}
+
+# On exit: the jobs end, every mount is unmounted, every daemon must end
+# within the deadline; then a test's own cleanup_extra (if it defines one:
+# what must come after, such as the file system the backing file lies on).
 cleanup() {
     local status=$? m pid
     set +e
-    for m in "${MOUNTS[@]}"; do
+    stop_jobs
+    for m in "${MOUNTS[@]+"${MOUNTS[@]}"}"; do
         fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null
     done
-    for pid in "${PIDS[@]}"; do
+    for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
         if ! wait_gone "$pid"; then
             echo "cleanup: daemon $pid did not exit; killing it" >&2
             kill -KILL "$pid" 2>/dev/null
             status=1
         fi
     done
+    if declare -F cleanup_extra >/dev/null; then
+        cleanup_extra
+    fi
     rm -rf "$T"
     exit "$status"
 }
@@ -124,4 +146,33 @@ expect_fail_mount() {
     grep -Eq -- "$pattern" "$T/refused.log" ||
         { cat "$T/refused.log" >&2; fail "message for '$*' does not match '$pattern'"; }
     ! is_mounted "$mnt" || fail "slicefs $* left $mnt mounted"
+}
+
+# forget_mount MOUNTPOINT - the test unmounted it (or saw it go) itself.
+forget_mount() {
+    local m kept=()
+    for m in "${MOUNTS[@]+"${MOUNTS[@]}"}"; do
+        [ "$m" = "$1" ] || kept+=("$m")
+    done
+    MOUNTS=("${kept[@]+"${kept[@]}"}")
+}
+
+# is WANT FILEOP-ARGS... - fileop's one-line answer must be WANT.
+is() {
+    local want=$1 got
+    shift
+    got=$("$FILEOP" "$@")
+    [ "$got" = "$want" ] || fail "fileop $*: got '$got', expected '$want'"
+}
+
+# extract FILE OFFSET COUNT - COUNT bytes of FILE from byte OFFSET.
+extract() {
+    dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=64K status=none
+}
+
+# patch FILE OFFSET COUNT BYTE - what "fileop pwrite FILE OFFSET COUNT BYTE"
+# does, done to a copy.
+patch() {
+    head -c "$3" /dev/zero | tr '\0' "$4" |
+        dd of="$1" oflag=seek_bytes seek="$2" conv=notrunc status=none
 }

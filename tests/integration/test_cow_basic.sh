@@ -4,17 +4,6 @@
 # remount), and two overlapping cow windows see each other's writes.
 . "$(dirname "$0")/lib.sh"
 
-extract() {
-    dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=64K status=none
-}
-
-is() {
-    local want=$1 got
-    shift
-    got=$("$FILEOP" "$@")
-    [ "$got" = "$want" ] || fail "fileop $*: got '$got', expected '$want'"
-}
-
 SIZE=$((4 * 1024 * 1024))
 head -c "$SIZE" /dev/urandom >"$T/disk.img"
 touch -d '2001-02-03 04:05:06' "$T/disk.img"

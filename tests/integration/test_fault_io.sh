@@ -15,67 +15,18 @@
 : "${FAULTFS:?set FAULTFS to the faultfs helper (ctest does)}"
 requires getfattr
 
-JOBS=()      # background jobs of this test
 FF_MNT=      # the faultfs mount point, while mounted
 FF_PID=
-stop_jobs() {
-    local pid
-    for pid in "${JOBS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${JOBS[@]}"; do
-        wait_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    JOBS=()
-}
-# Ends the jobs, then unmounts slicefs (which holds a file of faultfs),
-# then faultfs; lib.sh's cleanup does the rest and checks the daemons.
-teardown() {
-    local pid m
-    stop_jobs
-    for m in "${MOUNTS[@]}"; do
-        fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null || true
-    done
-    MOUNTS=()
-    for pid in "${PIDS[@]}"; do
-        wait_gone "$pid" || true
-    done
+# After lib.sh's cleanup has ended the jobs and slicefs (which holds a file
+# of faultfs): faultfs.
+cleanup_extra() {
     if [ -n "$FF_MNT" ]; then
         fusermount3 -u "$FF_MNT" 2>/dev/null || fusermount3 -u -z "$FF_MNT" 2>/dev/null || true
     fi
     if [ -n "$FF_PID" ] && ! wait_gone "$FF_PID"; then
-        echo "teardown: faultfs $FF_PID did not exit; killing it" >&2
+        echo "cleanup: faultfs $FF_PID did not exit; killing it" >&2
         kill -KILL "$FF_PID" 2>/dev/null || true
     fi
-}
-# Runs first on exit, then hands over to lib.sh's cleanup with the test's
-# status (set +e: under set -e, the "exit" of that status would end the
-# handler before the cleanup).
-on_exit() {
-    local st=$?
-    set +e
-    teardown
-    (exit "$st")
-    cleanup
-}
-trap on_exit EXIT
-
-is() {
-    local want=$1 got
-    shift
-    got=$("$FILEOP" "$@")
-    [ "$got" = "$want" ] || fail "fileop $*: got '$got', expected '$want'"
-}
-
-extract() {
-    dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=64K status=none
-}
-
-# patch FILE OFFSET COUNT BYTE - what a fileop pwrite does, done to a copy.
-patch() {
-    head -c "$3" /dev/zero | tr '\0' "$4" |
-        dd of="$1" oflag=seek_bytes seek="$2" conv=notrunc status=none
 }
 
 # faults LINE... - replaces faultfs's bad ranges ("read OFF LEN",

@@ -14,43 +14,12 @@
 requires getfattr
 [ "$(id -u)" = 0 ] || skip "needs root to mount a read-only tmpfs"
 
-RO_FS=   # the read-only tmpfs, while mounted
-# slicefs mounts first (one holds a file of the tmpfs), then the tmpfs;
-# lib.sh's cleanup does the rest and checks the daemons.
-teardown() {
-    local m pid
-    for m in "${MOUNTS[@]}"; do
-        fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null || true
-    done
-    MOUNTS=()
-    for pid in "${PIDS[@]}"; do
-        wait_gone "$pid" || true
-    done
+RO_FS=       # the read-only file system, while mounted
+# After lib.sh's cleanup has ended slicefs: the read-only file system.
+cleanup_extra() {
     if [ -n "$RO_FS" ]; then
         umount "$RO_FS" 2>/dev/null || umount -l "$RO_FS" 2>/dev/null || true
     fi
-}
-# Runs first on exit, then hands over to lib.sh's cleanup with the test's
-# status (set +e: under set -e, the "exit" of that status would end the
-# handler before the cleanup).
-on_exit() {
-    local st=$?
-    set +e
-    teardown
-    (exit "$st")
-    cleanup
-}
-trap on_exit EXIT
-
-is() {
-    local want=$1 got
-    shift
-    got=$("$FILEOP" "$@")
-    [ "$got" = "$want" ] || fail "fileop $*: got '$got', expected '$want'"
-}
-
-extract() {
-    dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=64K status=none
 }
 
 # refused PATTERN COMMAND... - COMMAND (slicefs run some way) exits 1 with a

@@ -24,30 +24,6 @@ if [ "${SLICEFS_SANITIZED:-0}" = 1 ]; then
     ANON_BOUND_KIB=$((512 * 1024))
 fi
 
-JOBS=()
-stop_jobs() {
-    local pid
-    for pid in "${JOBS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${JOBS[@]}"; do
-        wait_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    JOBS=()
-}
-# Runs first on exit, then hands over to lib.sh's cleanup with the test's
-# status (set +e: under set -e, the "exit" of that status would end the
-# handler before the cleanup).
-on_exit() {
-    local st=$?
-    set +e
-    stop_jobs
-    (exit "$st")
-    cleanup
-}
-trap on_exit EXIT
-
 MiB=1048576
 head -c $((32 * MiB)) /dev/urandom >"$T/disk.img"
 M=$T/mnt
@@ -89,7 +65,9 @@ storm() {
         echo "$n" >"$T/storm.$name.count"
     ) &
     JOBS+=($!)
+    STORMS+=($!)
 }
+STORMS=()
 stat_all() { stat "$M"/j0 "$M"/j1 "$M"/j2 "$M"/j3 "$M"/all "$M"/dir/a "$M"/dir/b "$M"/dir/sub/c "$M"/dir "$M"; }
 open_close() {
     local w
@@ -127,7 +105,12 @@ while ((SECONDS < END)); do
     kill -0 "$pid" || fail "the daemon died under load"
 done
 echo "fio: $run runs in $LOAD s"
-stop_jobs   # the storms have ended by now; the sampler too
+# The storms end by themselves once the time is up (each finishes the
+# round it is in); then the sampler is stopped.
+for p in "${STORMS[@]}"; do
+    wait_gone "$p" || fail "a storm did not end within $DEADLINE s of the end of the load"
+done
+stop_jobs
 
 # The storms ran, and never failed.
 for s in stat ls open read xattr; do

@@ -7,42 +7,6 @@
 # the mount point takes a new mount that reads the same records.
 . "$(dirname "$0")/lib.sh"
 
-JOBS=()
-stop_jobs() {
-    local pid
-    for pid in "${JOBS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${JOBS[@]}"; do
-        wait_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    JOBS=()
-}
-# Runs first on exit, then hands over to lib.sh's cleanup with the test's
-# status (set +e: under set -e, the "exit" of that status would end the
-# handler before the cleanup).
-on_exit() {
-    local st=$?
-    set +e
-    stop_jobs
-    (exit "$st")
-    cleanup
-}
-trap on_exit EXIT
-
-extract() {
-    dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=64K status=none
-}
-
-forget_mount() {
-    local m kept=()
-    for m in "${MOUNTS[@]}"; do
-        [ "$m" = "$1" ] || kept+=("$m")
-    done
-    MOUNTS=("${kept[@]+"${kept[@]}"}")
-}
-
 MiB=1048576
 head -c $((16 * MiB)) /dev/urandom >"$T/disk.img"
 cp "$T/disk.img" "$T/orig.img"

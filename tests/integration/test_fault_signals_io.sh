@@ -9,30 +9,6 @@
 . "$(dirname "$0")/lib.sh"
 requires fio
 
-JOBS=()
-stop_jobs() {
-    local pid
-    for pid in "${JOBS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${JOBS[@]}"; do
-        wait_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    JOBS=()
-}
-# Runs first on exit, then hands over to lib.sh's cleanup with the test's
-# status (set +e: under set -e, the "exit" of that status would end the
-# handler before the cleanup).
-on_exit() {
-    local st=$?
-    set +e
-    stop_jobs
-    (exit "$st")
-    cleanup
-}
-trap on_exit EXIT
-
 # bash starts background commands with SIGINT ignored, and libfuse leaves
 # an ignored signal alone: start the daemon with default dispositions (as
 # test_unmount_signals.sh does), through exec so that $! is its pid.
@@ -42,14 +18,6 @@ exec env --default-signal=INT,TERM,HUP "$SLICEFS" "\$@"
 WRAPPER
 chmod +x "$T/slicefs-default-signals"
 SLICEFS=$T/slicefs-default-signals
-
-forget_mount() {
-    local m kept=()
-    for m in "${MOUNTS[@]}"; do
-        [ "$m" = "$1" ] || kept+=("$m")
-    done
-    MOUNTS=("${kept[@]+"${kept[@]}"}")
-}
 
 # job_ends PID WHAT - the job must end by itself within the deadline (if
 # not, where it and its children are stuck is shown).

@@ -14,53 +14,10 @@
 
 # Background jobs of this test, ended and reaped (with a deadline) before
 # lib.sh's cleanup unmounts.
-JOBS=()
-stop_jobs() {
-    local pid
-    for pid in "${JOBS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${JOBS[@]}"; do
-        wait_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    JOBS=()
-}
-# Runs first on exit, then hands over to lib.sh's cleanup with the test's
-# status (set +e: under set -e, the "exit" of that status would end the
-# handler before the cleanup).
-on_exit() {
-    local st=$?
-    set +e
-    stop_jobs
-    (exit "$st")
-    cleanup
-}
-trap on_exit EXIT
-
 # job_done PID - waits (deadline) for a background job to end by itself.
 job_done() {
     wait_gone "$1" || fail "background job $1 did not end within $DEADLINE s"
     wait "$1" || true
-}
-
-# is WANT FILEOP-ARGS... - fileop's answer must be WANT.
-is() {
-    local want=$1 got
-    shift
-    got=$("$FILEOP" "$@")
-    [ "$got" = "$want" ] || fail "fileop $*: got '$got', expected '$want'"
-}
-
-# extract FILE OFFSET COUNT - COUNT bytes of FILE from byte OFFSET.
-extract() {
-    dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=64K status=none
-}
-
-# patch OFFSET COUNT BYTE - the same write, into the expected copy.
-patch() {
-    head -c "$2" /dev/zero | tr '\0' "$3" |
-        dd of="$T/expected.img" oflag=seek_bytes seek="$1" conv=notrunc status=none
 }
 
 MiB=1048576
@@ -147,11 +104,11 @@ cmp <(extract "$T/expected.img" $((4 * MiB)) 12345) <(head -c 12345 "$M/edge") |
 cmp <(extract "$T/expected.img" $((3 * MiB)) $((MiB + 12345))) <(head -c $((MiB + 12345)) "$M/cross") ||
     fail "the bytes of cross still inside the file are wrong"
 is "wrote 5000" pwrite "$M/keep" 777 5000 K
-patch 777 5000 K
+patch "$T/expected.img" 777 5000 K
 is "wrote 3000" pwrite "$M/cross" $((MiB - 1000)) 3000 C
-patch $((3 * MiB + MiB - 1000)) 3000 C
+patch "$T/expected.img" $((3 * MiB + MiB - 1000)) 3000 C
 is "wrote 100" pwrite "$M/edge" 12000 100 E
-patch $((4 * MiB + 12000)) 100 E
+patch "$T/expected.img" $((4 * MiB + 12000)) 100 E
 is "ok" fsync "$M/keep"
 is "ok" fsync "$M/cross"
 
@@ -175,9 +132,9 @@ cmp <(extract "$T/expected.img" $((3 * MiB)) $((2 * MiB))) "$M/cross" ||
     fail "cross after the file grew back: not its bytes followed by zeros"
 cmp <(extract "$T/expected.img" $((4 * MiB)) "$MiB") "$M/edge" || fail "edge after the file grew back"
 is "wrote 200" pwrite "$M/lost" 100 200 l
-patch $((5 * MiB + 100)) 200 l
+patch "$T/expected.img" $((5 * MiB + 100)) 200 l
 is "wrote 65536" pwrite "$M/mid" 4096 65536 m
-patch $((6 * MiB + 4096)) 65536 m
+patch "$T/expected.img" $((6 * MiB + 4096)) 65536 m
 is "read 4096" pread "$M/lost" 0 4096
 cmp <(extract "$T/expected.img" $((5 * MiB)) "$MiB") "$M/lost" || fail "lost does not read back what was written"
 is "ok" fsync "$M/lost"

@@ -47,17 +47,6 @@ export PATH=$T/bin:$PATH
 [ "$(env -i /bin/sh -c 'command -v slicefs')" = /usr/local/sbin/slicefs ] ||
     fail "the test's slicefs is not first in the default search path"
 
-extract() {
-    dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=64K status=none
-}
-
-is() {
-    local want=$1 got
-    shift
-    got=$("$FILEOP" "$@")
-    [ "$got" = "$want" ] || fail "fileop $*: got '$got', expected '$want'"
-}
-
 # The daemon serving mount point DIR (each test mount point has its own
 # name, which is on the daemon's command line).
 daemon_of() {

@@ -6,17 +6,6 @@
 # extents left) once fsync or the synchronous write has returned.
 . "$(dirname "$0")/lib.sh"
 
-is() {
-    local want=$1 got
-    shift
-    got=$("$FILEOP" "$@")
-    [ "$got" = "$want" ] || fail "fileop $*: got '$got', expected '$want'"
-}
-
-extract() {
-    dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=64K status=none
-}
-
 # delalloc FILE FROM TO - true when an extent of FILE overlapping bytes
 # [FROM, TO) is still waiting for allocation (dirty, not written back).
 delalloc() {

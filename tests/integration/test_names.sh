@@ -6,13 +6,6 @@
 # backing file's file system.
 . "$(dirname "$0")/lib.sh"
 
-is() {
-    local want=$1 got
-    shift
-    got=$("$FILEOP" "$@")
-    [ "$got" = "$want" ] || fail "fileop $*: got '$got', expected '$want'"
-}
-
 head -c 64K /dev/urandom >"$T/disk.img"
 chown 4321:8765 "$T/disk.img"
 chmod 0640 "$T/disk.img"

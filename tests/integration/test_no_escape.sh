@@ -14,17 +14,6 @@
 # its original byte, and no backing file changed its size.
 . "$(dirname "$0")/lib.sh"
 
-extract() {
-    dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=64K status=none
-}
-
-is() {
-    local want=$1 got
-    shift
-    got=$("$FILEOP" "$@")
-    [ "$got" = "$want" ] || fail "fileop $*: got '$got', expected '$want'"
-}
-
 # shellcheck disable=SC2034  # read through ${!size_var}
 A_SIZE=$((3 * 1048576 + 1234))
 # shellcheck disable=SC2034  # read through ${!size_var}

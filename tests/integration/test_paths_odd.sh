@@ -11,10 +11,6 @@
 # option or line, the field and the reason - also when the path is long.
 . "$(dirname "$0")/lib.sh"
 
-extract() {
-    dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=64K status=none
-}
-
 head -c 1M /dev/urandom >"$T/p.img"
 M=$T/mnt
 

@@ -16,10 +16,6 @@ head -c $((4 * MiB)) /dev/urandom >"$T/disk.img"
 cp "$T/disk.img" "$T/expected.img"
 LEN=$((3 * MiB + 12345))
 
-# extract FILE OFFSET COUNT
-extract() {
-    dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=64K status=none
-}
 # cached FILE - pages of FILE in the kernel's cache.
 cached() {
     local out
@@ -64,7 +60,7 @@ n=$(cached "$M/r")
 fio --name=storm --filename="$M/r" --rw=randread --bs=4k --time_based --runtime=20 \
     --ioengine=psync --readonly --output="$T/fio.out" >/dev/null 2>&1 &
 storm=$!
-PIDS+=("$storm")
+JOBS+=("$storm")
 sleep 0.5
 RANDOM=7
 for ((i = 0; i < 150; i++)); do

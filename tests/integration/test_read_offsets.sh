@@ -4,11 +4,6 @@
 # count), and windows past and across 4 GiB of a sparse backing file.
 . "$(dirname "$0")/lib.sh"
 
-# extract FILE OFFSET COUNT - COUNT bytes of FILE from byte OFFSET.
-extract() {
-    dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=64K status=none
-}
-
 size_is() {
     local got
     got=$(stat -c %s "$1")

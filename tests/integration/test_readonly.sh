@@ -5,17 +5,6 @@
 # changed.
 . "$(dirname "$0")/lib.sh"
 
-extract() {
-    dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=64K status=none
-}
-
-is() {
-    local want=$1 got
-    shift
-    got=$("$FILEOP" "$@")
-    [ "$got" = "$want" ] || fail "fileop $*: got '$got', expected '$want'"
-}
-
 head -c 2M /dev/urandom >"$T/disk.img"
 chmod 0644 "$T/disk.img"
 touch -d '2001-02-03 04:05:06' "$T/disk.img"

@@ -6,17 +6,6 @@
 # outside the window are never touched.
 . "$(dirname "$0")/lib.sh"
 
-extract() {
-    dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=64K status=none
-}
-
-is() {
-    local want=$1 got
-    shift
-    got=$("$FILEOP" "$@")
-    [ "$got" = "$want" ] || fail "fileop $*: got '$got', expected '$want'"
-}
-
 # expect_window NAME LENGTH FILE MESSAGE - the window reads exactly FILE's
 # bytes followed by zeros up to LENGTH, and its size is still LENGTH.
 expect_window() {

@@ -19,14 +19,6 @@ head -c "$SIZE" /dev/urandom >"$T/disk.img"
 cp "$T/disk.img" "$T/expected.img"
 M=$T/mnt
 
-forget_mount() {
-    local m kept=()
-    for m in "${MOUNTS[@]}"; do
-        [ "$m" = "$1" ] || kept+=("$m")
-    done
-    MOUNTS=("${kept[@]+"${kept[@]}"}")
-}
-
 # write_some TAG - writes fresh bytes through two windows (no fsync), and
 # the same bytes into the expected copy.
 write_some() {

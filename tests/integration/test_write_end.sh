@@ -5,24 +5,6 @@
 # never touched.
 . "$(dirname "$0")/lib.sh"
 
-extract() {
-    dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=64K status=none
-}
-
-# is EXPECTED COMMAND... - the fileop output must be exactly EXPECTED.
-is() {
-    local want=$1 got
-    shift
-    got=$("$FILEOP" "$@")
-    [ "$got" = "$want" ] || fail "fileop $*: got '$got', expected '$want'"
-}
-
-# patch OFFSET COUNT BYTE - the expected copy gets COUNT copies of BYTE.
-patch() {
-    head -c "$2" /dev/zero | tr '\0' "$3" |
-        dd of="$T/expected.img" oflag=seek_bytes seek="$1" conv=notrunc status=none
-}
-
 SIZE=$((1024 * 1024))
 head -c "$SIZE" /dev/urandom >"$T/disk.img"
 cp "$T/disk.img" "$T/expected.img"
@@ -33,13 +15,13 @@ mount_slicefs "$M" "$T/disk.img" -o window=w:$W:$WLEN,window=p:$P:$PLEN,window=n
 
 # Across the end: what fits, and the short count.
 is "wrote 10" pwrite "$M/w" $((WLEN - 10)) 100 A
-patch $((W + WLEN - 10)) 10 A
+patch "$T/expected.img" $((W + WLEN - 10)) 10 A
 is "wrote 1" pwrite "$M/w" $((WLEN - 1)) 1 B
-patch $((W + WLEN - 1)) 1 B
+patch "$T/expected.img" $((W + WLEN - 1)) 1 B
 is "wrote 10" pwrite "$M/p" $((PLEN - 10)) 4096 C
-patch $((P + PLEN - 10)) 10 C
+patch "$T/expected.img" $((P + PLEN - 10)) 10 C
 is "wrote 4096" pwrite "$M/p" 0 4096 D          # a full request that fits
-patch "$P" 4096 D
+patch "$T/expected.img" "$P" 4096 D
 
 # At and past the end: ENOSPC.
 is "error ENOSPC" pwrite "$M/w" "$WLEN" 1
@@ -62,7 +44,7 @@ head -c 100 /dev/zero | tr '\0' E |
     status=$?
 [ "$status" -ne 0 ] || fail "dd across the end of p succeeded"
 grep -q "No space left on device" "$T/dd.err" || fail "dd across the end: $(cat "$T/dd.err")"
-patch $((P + PLEN - 30)) 30 E
+patch "$T/expected.img" $((P + PLEN - 30)) 30 E
 
 # The window's size never grows and reads stop at its end.
 [ "$(stat -c %s "$M/w")" = "$WLEN" ] || fail "w's size changed"

@@ -5,11 +5,6 @@
 # through one of two overlapping windows reads back through the other.
 . "$(dirname "$0")/lib.sh"
 
-# extract FILE OFFSET COUNT - COUNT bytes of FILE from byte OFFSET.
-extract() {
-    dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=64K status=none
-}
-
 SIZE=$((4 * 1024 * 1024))
 head -c "$SIZE" /dev/urandom >"$T/disk.img"
 cp "$T/disk.img" "$T/expected.img"
