@@ -13,6 +13,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
     /* O_TRUNC must arrive as a SETATTR of the size, the one place that
      * zero-fills a window and drops the kernel's stale pages. */
     conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+    /* Writes go straight through: the kernel's cache of a window holds no
+     * dirty page but a client's mmap stores, which prefetch.h relies on. */
+    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 }
 
 const struct fuse_lowlevel_ops slicefs_ops = {

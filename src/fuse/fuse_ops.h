@@ -8,7 +8,6 @@
 #ifndef SLICEFS_FUSE_OPS_H
 #define SLICEFS_FUSE_OPS_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/types.h>
 #include <time.h>
@@ -34,8 +33,8 @@ struct slicefs_fs {
     enum cache_mode cache;
     bool single_thread;           /* -s: no handler may wait on another request */
     bool prefetch;                /* fill the kernel's cache around small reads */
-    atomic_int prefetching;       /* prefetches under way, across the mount */
-    struct backing_use *uses;     /* per backing file: handles, prefetches */
+    struct backing_use *uses;     /* per backing file: handles, stores */
+    struct prefetcher *prefetcher; /* the store thread and its queue */
     struct fuse_session *session; /* set before the loop starts; for notifications */
     uid_t uid;                    /* owner of the directories */
     gid_t gid;

@@ -227,10 +227,7 @@ int main(int argc, char *argv[])
     }
     fs.cache = opts.cache;
     fs.single_thread = cmdline.singlethread;
-    /* A prefetch may wait for pages that a queued request holds locked:
-     * other threads must be free to serve it (prefetch.h). */
-    fs.prefetch = opts.cache != CACHE_NEVER && !cmdline.singlethread &&
-                  (cmdline.max_threads == UINT_MAX || cmdline.max_threads >= 4);
+    fs.prefetch = opts.cache != CACHE_NEVER;
     fs.uid = getuid();
     fs.gid = getgid();
     clock_gettime(CLOCK_REALTIME, &fs.started);
@@ -247,8 +244,12 @@ int main(int argc, char *argv[])
     log_summary(&fs, cmdline.mountpoint);
     if (fuse_daemonize(cmdline.foreground) != 0)
         goto out_unmount;
+    /* After the fork of fuse_daemonize: threads do not survive it. */
+    if (prefetch_start(&fs) < 0)
+        goto out_unmount;
 
     int loop = serve(se, &cmdline);
+    prefetch_stop(&fs);
     /* SIGTERM, SIGINT and SIGHUP end the loop on purpose: a clean exit. So
      * does the kernel's end of the connection: ENODEV after an unmount, and
      * ECONNABORTED when it tears the connection down with requests still

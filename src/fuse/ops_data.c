@@ -35,8 +35,9 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_bufvec data = FUSE_BUFVEC_INIT(count);
     data.buf[0].mem = window_data(w) + off;
     struct slicefs_fs *fs = fs_of(req);
-    fuse_reply_data(req, &data, FUSE_BUF_NO_SPLICE);
-    prefetch_around(fs, ino, w, (uint64_t)off, count);
+    /* A reply that failed (a lost page) would fail as a store too. */
+    if (fuse_reply_data(req, &data, FUSE_BUF_NO_SPLICE) == 0)
+        prefetch_around(fs, ino, w, (uint64_t)off, count);
 }
 
 struct copy_request {

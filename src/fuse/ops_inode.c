@@ -283,11 +283,9 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         }
         break;
     }
-    /* A handle that may write waits for the prefetches under way (their
-     * reply then comes from there); if the open was interrupted, libfuse
-     * calls op_release itself. */
-    if ((fi->flags & O_ACCMODE) != O_RDONLY && prefetch_open_for_write(fs, req, w, fi))
-        return;
+    /* A handle that may write waits for a store under way (prefetch.h). */
+    if ((fi->flags & O_ACCMODE) != O_RDONLY)
+        return prefetch_open_for_write(fs, req, w, fi);
     fuse_reply_open(req, fi);
 }
 

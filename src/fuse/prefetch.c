@@ -1,11 +1,18 @@
 /* prefetch.c - the kernel's page cache filled around small reads. */
 #include "prefetch.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-/* An open for writing whose reply waits for the stores under way. */
+#include "log.h"
+
+/* An open for writing whose reply waits for a store under way. */
 struct deferred_open {
     fuse_req_t req;
     struct fuse_file_info fi;
@@ -15,29 +22,63 @@ struct deferred_open {
 struct backing_use {
     pthread_mutex_t lock;
     unsigned write_opens;           /* handles that may write */
-    unsigned storing;               /* prefetches under way */
-    struct deferred_open *deferred; /* opens waiting for storing == 0 */
+    bool storing;                   /* the store thread is storing into it */
+    struct deferred_open *deferred; /* opens waiting for storing to end */
+};
+
+/* A block to store: [start, end) of the window, but the pages
+ * [skip_from, skip_to) that the read itself brought in. The window is a
+ * copy: a computed one (a chunk) lives only as long as its request. */
+struct prefetch_job {
+    fuse_ino_t ino;
+    struct window window;
+    uint64_t start, skip_from, skip_to, end;
+};
+
+struct prefetcher {
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t lock; /* guards the queue and stopping */
+    pthread_cond_t wake;
+    struct prefetch_job queue[PREFETCH_QUEUE];
+    unsigned head, count;
+    bool stopping;
+    atomic_bool busy; /* a store is under way */
 };
 
 int prefetch_init(struct slicefs_fs *fs)
 {
     size_t count = fs->table.backing_count;
     fs->uses = calloc(count ? count : 1, sizeof *fs->uses);
-    if (fs->uses == NULL)
+    fs->prefetcher = calloc(1, sizeof *fs->prefetcher);
+    if (fs->uses == NULL || fs->prefetcher == NULL) {
+        free(fs->uses);
+        free(fs->prefetcher);
+        fs->uses = NULL;
+        fs->prefetcher = NULL;
         return -1;
+    }
     for (size_t i = 0; i < count; i++)
         pthread_mutex_init(&fs->uses[i].lock, NULL);
+    pthread_mutex_init(&fs->prefetcher->lock, NULL);
+    pthread_cond_init(&fs->prefetcher->wake, NULL);
     return 0;
 }
 
 void prefetch_free(struct slicefs_fs *fs)
 {
-    if (fs->uses == NULL)
-        return;
-    for (size_t i = 0; i < fs->table.backing_count; i++)
-        pthread_mutex_destroy(&fs->uses[i].lock);
-    free(fs->uses);
-    fs->uses = NULL;
+    if (fs->uses != NULL) {
+        for (size_t i = 0; i < fs->table.backing_count; i++)
+            pthread_mutex_destroy(&fs->uses[i].lock);
+        free(fs->uses);
+        fs->uses = NULL;
+    }
+    if (fs->prefetcher != NULL) {
+        pthread_mutex_destroy(&fs->prefetcher->lock);
+        pthread_cond_destroy(&fs->prefetcher->wake);
+        free(fs->prefetcher);
+        fs->prefetcher = NULL;
+    }
 }
 
 /* Stores [from, to) of window w into the kernel's cache of inode ino. The
@@ -56,6 +97,116 @@ static void store_range(struct slicefs_fs *fs, fuse_ino_t ino, const struct wind
     (void)fuse_lowlevel_notify_store(fs->session, ino, (off_t)from, &data, FUSE_BUF_NO_SPLICE);
 }
 
+/* Replies to an open counted as one that may write; if it was interrupted,
+ * no release will come for it, so it is uncounted here. */
+static void reply_counted_open(fuse_req_t req, const struct fuse_file_info *fi,
+                               struct backing_use *use)
+{
+    if (fuse_reply_open(req, fi) != 0) {
+        pthread_mutex_lock(&use->lock);
+        use->write_opens--;
+        pthread_mutex_unlock(&use->lock);
+    }
+}
+
+static void run_job(struct slicefs_fs *fs, const struct prefetch_job *job)
+{
+    const struct window *w = &job->window;
+    struct backing_use *use = &fs->uses[w->backing->index];
+    pthread_mutex_lock(&use->lock);
+    bool may_store = use->write_opens == 0;
+    use->storing = may_store;
+    pthread_mutex_unlock(&use->lock);
+    if (!may_store)
+        return;
+
+    store_range(fs, job->ino, w, job->start, job->skip_from);
+    store_range(fs, job->ino, w, job->skip_to, job->end);
+
+    pthread_mutex_lock(&use->lock);
+    use->storing = false;
+    struct deferred_open *ready = use->deferred;
+    use->deferred = NULL;
+    pthread_mutex_unlock(&use->lock);
+    while (ready != NULL) {
+        struct deferred_open *next = ready->next;
+        reply_counted_open(ready->req, &ready->fi, use);
+        free(ready);
+        ready = next;
+    }
+}
+
+static void *store_thread(void *arg)
+{
+    struct slicefs_fs *fs = arg;
+    struct prefetcher *p = fs->prefetcher;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (p->count == 0 && !p->stopping)
+            pthread_cond_wait(&p->wake, &p->lock);
+        if (p->stopping)
+            break;
+        struct prefetch_job job = p->queue[p->head];
+        p->head = (p->head + 1) % PREFETCH_QUEUE;
+        p->count--;
+        atomic_store(&p->busy, true);
+        pthread_mutex_unlock(&p->lock);
+        run_job(fs, &job);
+        pthread_mutex_lock(&p->lock);
+        atomic_store(&p->busy, false);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+int prefetch_start(struct slicefs_fs *fs)
+{
+    if (!fs->prefetch)
+        return 0;
+    int res = pthread_create(&fs->prefetcher->thread, NULL, store_thread, fs);
+    if (res != 0) {
+        log_msg(LOG_ERR, "cannot start the prefetch thread: %s", strerror(res));
+        return -1;
+    }
+    fs->prefetcher->started = true;
+    return 0;
+}
+
+void prefetch_stop(struct slicefs_fs *fs)
+{
+    struct prefetcher *p = fs->prefetcher;
+    if (p == NULL || !p->started)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stopping = true;
+    p->count = 0;
+    pthread_cond_signal(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    /* A store under way may wait for pages that a request the loop left
+     * unread holds locked: serve requests until it has ended (the kernel
+     * ends them all at unmount; after a signal it may not have). */
+    struct fuse_buf buf = {0};
+    int fd = fuse_session_fd(fs->session);
+    struct timespec started, now;
+    clock_gettime(CLOCK_MONOTONIC, &started);
+    while (atomic_load(&p->busy)) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - started.tv_sec > 10) {
+            log_msg(LOG_ERR, "a prefetch did not end; waiting for it");
+            break;
+        }
+        struct pollfd ready = {fd, POLLIN, 0};
+        if (poll(&ready, 1, 10) <= 0)
+            continue;
+        if (fuse_session_receive_buf(fs->session, &buf) <= 0)
+            break;
+        fuse_session_process_buf(fs->session, &buf);
+    }
+    free(buf.mem);
+    pthread_join(p->thread, NULL);
+    p->started = false;
+}
+
 void prefetch_around(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,
                      uint64_t off, size_t count)
 {
@@ -63,68 +214,54 @@ void prefetch_around(struct slicefs_fs *fs, fuse_ino_t ino, const struct window 
      * past the kernel's idea of it would set the size there. */
     if (!fs->prefetch || count >= PREFETCH_BELOW || w->follows_size)
         return;
-    if (atomic_fetch_add(&fs->prefetching, 1) >= PREFETCH_MAX_AT_ONCE) {
-        atomic_fetch_sub(&fs->prefetching, 1);
+    uint64_t length = window_length(w);
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    struct prefetch_job job = {.ino = ino, .window = *w};
+    job.start = off / PREFETCH_BLOCK * PREFETCH_BLOCK;
+    job.end = length - job.start > PREFETCH_BLOCK ? job.start + PREFETCH_BLOCK : length;
+    /* A partial last page is left to the kernel's own read, which zeroes
+     * the rest of the page. */
+    if (job.end == length)
+        job.end = job.end / page * page;
+    job.skip_from = off / page * page;
+    job.skip_to = (off + count + page - 1) / page * page;
+    if (job.skip_from > job.end)
+        job.skip_from = job.end;
+    if (job.skip_to > job.end)
+        job.skip_to = job.end;
+    if (job.skip_from == job.start && job.skip_to == job.end)
         return;
-    }
-    struct backing_use *use = &fs->uses[w->backing->index];
-    pthread_mutex_lock(&use->lock);
-    bool may_store = use->write_opens == 0;
-    if (may_store)
-        use->storing++;
-    pthread_mutex_unlock(&use->lock);
 
-    if (may_store) {
-        uint64_t length = window_length(w);
-        uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-        uint64_t start = off / PREFETCH_BLOCK * PREFETCH_BLOCK;
-        uint64_t end = length - start > PREFETCH_BLOCK ? start + PREFETCH_BLOCK : length;
-        uint64_t read_from = off / page * page;
-        uint64_t read_to = (off + count + page - 1) / page * page;
-        /* The pages just read are in the cache already. */
-        store_range(fs, ino, w, start, read_from < end ? read_from : end);
-        store_range(fs, ino, w, read_to < end ? read_to : end, end);
-
-        pthread_mutex_lock(&use->lock);
-        struct deferred_open *ready = NULL;
-        if (--use->storing == 0) {
-            ready = use->deferred;
-            use->deferred = NULL;
-        }
-        pthread_mutex_unlock(&use->lock);
-        while (ready != NULL) {
-            struct deferred_open *next = ready->next;
-            fuse_reply_open(ready->req, &ready->fi);
-            free(ready);
-            ready = next;
-        }
+    struct prefetcher *p = fs->prefetcher;
+    pthread_mutex_lock(&p->lock);
+    if (p->count < PREFETCH_QUEUE && !p->stopping) {
+        p->queue[(p->head + p->count) % PREFETCH_QUEUE] = job;
+        p->count++;
+        pthread_cond_signal(&p->wake);
     }
-    atomic_fetch_sub(&fs->prefetching, 1);
+    pthread_mutex_unlock(&p->lock);
 }
 
-bool prefetch_open_for_write(struct slicefs_fs *fs, fuse_req_t req, const struct window *w,
+void prefetch_open_for_write(struct slicefs_fs *fs, fuse_req_t req, const struct window *w,
                              const struct fuse_file_info *fi)
 {
     struct backing_use *use = &fs->uses[w->backing->index];
+    struct deferred_open *d = malloc(sizeof *d);
     pthread_mutex_lock(&use->lock);
-    use->write_opens++;
-    bool defer = false;
-    if (use->storing > 0) {
-        struct deferred_open *d = malloc(sizeof *d);
-        if (d != NULL) {
-            *d = (struct deferred_open){req, *fi, use->deferred};
-            use->deferred = d;
-            defer = true;
-        }
-    }
-    /* Out of memory: the stores under way are waited for here instead. */
-    while (!defer && use->storing > 0) {
+    if (use->storing && d == NULL) {
         pthread_mutex_unlock(&use->lock);
-        usleep(100);
-        pthread_mutex_lock(&use->lock);
+        return (void)fuse_reply_err(req, ENOMEM);
+    }
+    use->write_opens++;
+    if (use->storing) {
+        *d = (struct deferred_open){req, *fi, use->deferred};
+        use->deferred = d;
+        pthread_mutex_unlock(&use->lock);
+        return;
     }
     pthread_mutex_unlock(&use->lock);
-    return defer;
+    free(d);
+    reply_counted_open(req, fi, use);
 }
 
 void prefetch_release_writer(struct slicefs_fs *fs, const struct window *w)

@@ -16,11 +16,12 @@ chmod 640 "$T/disk.img"
 OPTS=(-o layout=chunks:1M -o window=hdr:0:4K:ro,window=d/w:1M:1M:rw,window=d/e/c:4K:8K:cow)
 
 # statlist DIR - one line per entry below DIR: name, size, blocks, mode,
-# inode, type, mtime; in path order.
+# inode, type, mtime (of files; a folder's is its mount's start); in path
+# order.
 statlist() {
     (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | while read -r p; do
         stat -c '%n %s %b %A %i %F %Y' "$p"
-    done)
+    done) | awk '$6 == "directory" {$7 = "-"} {print}'   # (folders: the mount's time)
 }
 
 # Fresh mount, plain stat by path: each name is looked up.
