@@ -207,8 +207,8 @@ void prefetch_stop(struct slicefs_fs *fs)
     p->started = false;
 }
 
-void prefetch_around(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,
-                     uint64_t off, size_t count)
+void prefetch_around(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w, uint64_t off,
+                     size_t count)
 {
     /* The size of a window that follows its file's may have moved: a store
      * past the kernel's idea of it would set the size there. */

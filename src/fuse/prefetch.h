@@ -44,8 +44,8 @@ void prefetch_stop(struct slicefs_fs *fs);
 void prefetch_free(struct slicefs_fs *fs);
 
 /* After the reply to a read of [off, off+count) of window w (inode ino). */
-void prefetch_around(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,
-                     uint64_t off, size_t count);
+void prefetch_around(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w, uint64_t off,
+                     size_t count);
 
 /* An open of w that may write: counts it, and replies now or takes the
  * reply over, to send it once a store under way on that file has ended. */
