@@ -53,8 +53,9 @@ static int compare_offsets(const void *a, const void *b)
 
 static void fail(const char *what, const struct window *w, uint64_t image_size)
 {
-    fprintf(stderr, "fuzz_partitions: %s: window '%s' bytes %" PRIu64 "+%" PRIu64
-            " in an image of %" PRIu64 " bytes\n",
+    fprintf(stderr,
+            "fuzz_partitions: %s: window '%s' bytes %" PRIu64 "+%" PRIu64 " in an image of %" PRIu64
+            " bytes\n",
             what, w->path, w->offset, w->length, image_size);
     abort();
 }

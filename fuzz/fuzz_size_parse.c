@@ -21,9 +21,9 @@ static bool reference_parse(const char *text, uint64_t *out)
         const char *name;
         unsigned shift;
     } suffixes[] = {
-        {"", 0},     {"s", 9},    {"K", 10},   {"k", 10},   {"KiB", 10}, {"M", 20},
-        {"m", 20},   {"MiB", 20}, {"G", 30},   {"g", 30},   {"GiB", 30}, {"T", 40},
-        {"t", 40},   {"TiB", 40}, {"P", 50},   {"p", 50},   {"PiB", 50},
+        {"", 0},   {"s", 9},    {"K", 10}, {"k", 10}, {"KiB", 10}, {"M", 20},
+        {"m", 20}, {"MiB", 20}, {"G", 30}, {"g", 30}, {"GiB", 30}, {"T", 40},
+        {"t", 40}, {"TiB", 40}, {"P", 50}, {"p", 50}, {"PiB", 50},
     };
     const char *p = text;
     int base = 10;
@@ -36,8 +36,9 @@ static bool reference_parse(const char *text, uint64_t *out)
         return false;
     unsigned __int128 value = 0;
     for (; base == 10 ? isdigit((unsigned char)*p) : isxdigit((unsigned char)*p); p++) {
-        unsigned digit = isdigit((unsigned char)*p) ? (unsigned)(*p - '0')
-                                                    : (unsigned)(tolower((unsigned char)*p) - 'a' + 10);
+        unsigned digit = isdigit((unsigned char)*p)
+                             ? (unsigned)(*p - '0')
+                             : (unsigned)(tolower((unsigned char)*p) - 'a' + 10);
         value = value * (unsigned)base + digit;
         if (value > SIZE_PARSE_MAX)
             return false;
@@ -67,9 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool accepted = size_parse(text, &value, &err) == 0;
     bool valid = reference_parse(text, &expected);
     if (accepted != valid || (accepted && value != expected)) {
-        fprintf(stderr, "size_parse('%s'): %s %" PRIu64 ", the reference: %s %" PRIu64 "\n",
-                text, accepted ? "accepted" : "refused", value, valid ? "valid" : "invalid",
-                expected);
+        fprintf(stderr, "size_parse('%s'): %s %" PRIu64 ", the reference: %s %" PRIu64 "\n", text,
+                accepted ? "accepted" : "refused", value, valid ? "valid" : "invalid", expected);
         abort();
     }
     if (!accepted && (err.msg[0] == '\0' || memchr(err.msg, '\0', sizeof err.msg) == NULL)) {

@@ -125,8 +125,8 @@ static void check_windows(const struct window_table *table)
             fail("the mode was not resolved", w);
         if (table->read_only && w->mode != WINDOW_MODE_RO)
             fail("a window of a read-only table is not ro", w);
-        uint64_t size = w->backing->size > w->backing->grow_to ? w->backing->size
-                                                               : w->backing->grow_to;
+        uint64_t size =
+            w->backing->size > w->backing->grow_to ? w->backing->size : w->backing->grow_to;
         if (w->offset > size || w->length > size - w->offset)
             fail("the window does not fit in its backing file", w);
         if (!table->extend && w->backing->grow_to != 0)

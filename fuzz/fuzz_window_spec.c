@@ -38,8 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
               "its PATH is not a valid window path", text);
         check(strchr(spec.path, ':') == NULL, "its PATH holds a ':'", text);
         check(spec.backing_path == NULL, "it has a BACKING", text);
-        check(spec.origin != NULL && strcmp(spec.origin, ORIGIN) == 0, "its origin is wrong",
-              text);
+        check(spec.origin != NULL && strcmp(spec.origin, ORIGIN) == 0, "its origin is wrong", text);
         check(spec.offset <= SIZE_PARSE_MAX, "OFFSET is past 2^63-1", text);
         check(spec.to_end || spec.length <= SIZE_PARSE_MAX - spec.offset,
               "OFFSET + LENGTH is past 2^63-1", text);

@@ -12,6 +12,7 @@ packages=(
     fio attr                           # integration tests and benchmarks
     valgrind                           # unit tests under valgrind (CI)
     clang libclang-rt-14-dev           # fuzzing
+    clang-format                       # the format check (CI)
     debhelper dpkg-dev lintian         # the Debian package (test_deb)
 )
 

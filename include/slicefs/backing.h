@@ -31,23 +31,23 @@
 uint64_t backing_grow_reserve(void);
 
 struct backing {
-    char *path;        /* as the user gave it; for messages */
-    char *real_path;   /* absolute, symlinks resolved; for xattrs and --list */
+    char *path;      /* as the user gave it; for messages */
+    char *real_path; /* absolute, symlinks resolved; for xattrs and --list */
     int fd;
-    dev_t dev;         /* identity, so one file named twice is opened once */
+    dev_t dev; /* identity, so one file named twice is opened once */
     ino_t ino;
-    bool writable;     /* fd is open O_RDWR */
+    bool writable; /* fd is open O_RDWR */
     bool is_block_device;
     uint64_t opened_size; /* size when opened */
-    uint64_t size;     /* size when opened, then when mapped (after -o extend) */
-    size_t map_len;    /* size, plus GROW_RESERVE if want_reserve; 0: nothing mapped */
-    bool want_shared;  /* set before backing_map() by the window table */
+    uint64_t size;        /* size when opened, then when mapped (after -o extend) */
+    size_t map_len;       /* size, plus GROW_RESERVE if want_reserve; 0: nothing mapped */
+    bool want_shared;     /* set before backing_map() by the window table */
     bool want_shared_write;
     bool want_private;
-    bool want_reserve; /* some window follows the file's size */
-    uint64_t grow_to;  /* -o extend: the size every declared window needs */
-    bool created;      /* -o create made this file */
-    size_t index;      /* its place in the window table's list of files */
+    bool want_reserve;          /* some window follows the file's size */
+    uint64_t grow_to;           /* -o extend: the size every declared window needs */
+    bool created;               /* -o create made this file */
+    size_t index;               /* its place in the window table's list of files */
     _Atomic uint64_t cur_size;  /* the size as last seen or set */
     pthread_mutex_t grow_lock;  /* serialises changes of the file's size */
     unsigned char *shared_map;  /* NULL unless mapped */

@@ -29,7 +29,7 @@ struct overlap_group {
     const struct backing *backing;
     struct overlap_entry *entries; /* declared windows, sorted by offset */
     size_t count;
-    uint64_t max_length;           /* of the entries, to bound the search */
+    uint64_t max_length;            /* of the entries, to bound the search */
     const struct window_rule *rule; /* chunks over this backing file, or NULL */
     uint64_t rule_first_ino;
 };
@@ -50,9 +50,9 @@ typedef void overlap_fn(void *arg, uint64_t ino, uint64_t offset, uint64_t lengt
 /* Visits every window other than self_ino that shows [start, start + length)
  * of backing and is affected by a write through a window of kind cow (true:
  * the cow overlay; false: the shared mapping). */
-void overlap_index_visit(const struct overlap_index *index, const struct backing *backing,
-                         bool cow, uint64_t start, uint64_t length, uint64_t self_ino,
-                         overlap_fn *fn, void *arg);
+void overlap_index_visit(const struct overlap_index *index, const struct backing *backing, bool cow,
+                         uint64_t start, uint64_t length, uint64_t self_ino, overlap_fn *fn,
+                         void *arg);
 
 void overlap_index_free(struct overlap_index *index);
 

@@ -43,9 +43,9 @@ struct path_tree {
 
 /* What an inode number stands for: a directory or a window. */
 struct tree_entry {
-    const struct tree_node *dir;  /* a directory, or NULL */
-    const struct window *window;  /* a window, or NULL; may point into the scratch */
-    struct window scratch;        /* a computed window */
+    const struct tree_node *dir; /* a directory, or NULL */
+    const struct window *window; /* a window, or NULL; may point into the scratch */
+    struct window scratch;       /* a computed window */
     char name[WINDOW_RULE_NAME_MAX];
 };
 

@@ -23,10 +23,10 @@ struct window_spec {
     char *path;         /* path inside the mount, checked by window_path_check */
     char *backing_path; /* NULL: the command line's BACKING */
     uint64_t offset;
-    uint64_t length;    /* meaningless when to_end */
-    bool to_end;        /* LENGTH was "end" */
+    uint64_t length; /* meaningless when to_end */
+    bool to_end;     /* LENGTH was "end" */
     enum window_mode mode;
-    char *origin;       /* where it was declared, for messages: "window=...", "FILE:LINE" */
+    char *origin; /* where it was declared, for messages: "window=...", "FILE:LINE" */
 };
 
 /* "ro", "rw", "cow" for a mode; "rw" for the default. */

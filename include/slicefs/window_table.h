@@ -59,7 +59,7 @@ struct window_rule {
     uint64_t chunk_size;
     uint64_t total;
     uint64_t count;
-    bool to_end;      /* declared with LENGTH "end": total follows -o extend */
+    bool to_end; /* declared with LENGTH "end": total follows -o extend */
     unsigned name_width;
     enum window_mode mode;
     char *origin;
@@ -75,9 +75,9 @@ struct window_table {
     size_t rule_count;
     struct backing **backings; /* each backing file once, in order of first use */
     size_t backing_count;
-    bool read_only;            /* -o ro: every window is ro */
-    bool create;               /* -o create: create a missing backing file */
-    bool extend;               /* -o extend: grow backing files so windows fit */
+    bool read_only; /* -o ro: every window is ro */
+    bool create;    /* -o create: create a missing backing file */
+    bool extend;    /* -o extend: grow backing files so windows fit */
 };
 
 void window_table_init(struct window_table *table, bool read_only);

@@ -94,8 +94,7 @@ int main(int argc, char **argv)
         }
         if (mlock(map, (size_t)size) < 0) {
             /* Not fatal: the pages are still read in and mapped. */
-            fprintf(stderr, "mlock_file: mlock: %s (pages read in, not locked)\n",
-                    strerror(errno));
+            fprintf(stderr, "mlock_file: mlock: %s (pages read in, not locked)\n", strerror(errno));
             madvise(map, (size_t)size, MADV_WILLNEED);
             volatile unsigned char sink = 0;
             for (off_t i = 0; i < size; i += 4096)

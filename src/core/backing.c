@@ -102,8 +102,9 @@ int backing_map(struct backing *b, struct sfs_error *err)
 {
     if (b->grow_to > b->size) {
         if (!b->writable)
-            return sfs_error_set(err, "backing file '%s': cannot extend it to %llu bytes: it is "
-                                      "open read-only",
+            return sfs_error_set(err,
+                                 "backing file '%s': cannot extend it to %llu bytes: it is "
+                                 "open read-only",
                                  b->path, (unsigned long long)b->grow_to);
         if (ftruncate(b->fd, (off_t)b->grow_to) < 0)
             return sfs_error_set(err, "backing file '%s': cannot extend it to %llu bytes: %s",
@@ -136,8 +137,8 @@ int backing_map(struct backing *b, struct sfs_error *err)
     if (b->size == 0 && !b->want_private)
         return 0;
     if (b->want_private && b->size > 0) {
-        void *map = mmap(NULL, b->size, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_NORESERVE, b->fd, 0);
+        void *map =
+            mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, b->fd, 0);
         if (map == MAP_FAILED)
             return sfs_error_set(err, "backing file '%s': cannot map a private overlay: %s",
                                  b->path, strerror(errno));

@@ -22,8 +22,7 @@ int overlap_index_build(struct overlap_index *index, const struct path_tree *tre
 {
     const struct window_table *table = tree->table;
     memset(index, 0, sizeof *index);
-    index->groups = calloc(table->backing_count ? table->backing_count : 1,
-                           sizeof *index->groups);
+    index->groups = calloc(table->backing_count ? table->backing_count : 1, sizeof *index->groups);
     if (index->groups == NULL)
         return sfs_error_set(err, "out of memory");
     index->count = table->backing_count;
@@ -59,8 +58,8 @@ int overlap_index_build(struct overlap_index *index, const struct path_tree *tre
             g->max_length = g->entries[g->count - 1].length;
     }
     for (size_t i = 0; i < index->count; i++)
-        qsort(index->groups[i].entries, index->groups[i].count,
-              sizeof(struct overlap_entry), compare_entries);
+        qsort(index->groups[i].entries, index->groups[i].count, sizeof(struct overlap_entry),
+              compare_entries);
     if (tree->root_rule != NULL) {
         struct overlap_group *g = group_of(index, tree->root_rule->backing);
         g->rule = tree->root_rule;
@@ -71,8 +70,8 @@ int overlap_index_build(struct overlap_index *index, const struct path_tree *tre
 
 /* Calls fn for the part of [start, end) that entry (at offset, length)
  * covers, if any and if it is not self. */
-static void visit_one(uint64_t offset, uint64_t length, uint64_t ino, uint64_t start,
-                      uint64_t end, uint64_t self_ino, overlap_fn *fn, void *arg)
+static void visit_one(uint64_t offset, uint64_t length, uint64_t ino, uint64_t start, uint64_t end,
+                      uint64_t self_ino, overlap_fn *fn, void *arg)
 {
     if (ino == self_ino || offset >= end || length <= start - (start < offset ? start : offset))
         return;
@@ -82,9 +81,9 @@ static void visit_one(uint64_t offset, uint64_t length, uint64_t ino, uint64_t s
         fn(arg, ino, lo - offset, hi - lo);
 }
 
-void overlap_index_visit(const struct overlap_index *index, const struct backing *backing,
-                         bool cow, uint64_t start, uint64_t length, uint64_t self_ino,
-                         overlap_fn *fn, void *arg)
+void overlap_index_visit(const struct overlap_index *index, const struct backing *backing, bool cow,
+                         uint64_t start, uint64_t length, uint64_t self_ino, overlap_fn *fn,
+                         void *arg)
 {
     const struct overlap_group *g = NULL;
     for (size_t i = 0; i < index->count && g == NULL; i++)

@@ -100,8 +100,8 @@ static const char *origin_below(const struct path_tree *tree, const struct windo
     return table->windows[tree->nodes[node].window].origin;
 }
 
-static int insert_window(struct path_tree *tree, const struct window_table *table,
-                         uint32_t window, struct sfs_error *err)
+static int insert_window(struct path_tree *tree, const struct window_table *table, uint32_t window,
+                         struct sfs_error *err)
 {
     const struct window *w = &table->windows[window];
     uint32_t dir = 0;
@@ -124,8 +124,8 @@ static int insert_window(struct path_tree *tree, const struct window_table *tabl
                                      origin_below(tree, table, existing));
             dir = existing;
         } else {
-            int64_t index = add_node(tree, dir, component, len,
-                                     last ? window : PATH_TREE_NOT_A_WINDOW);
+            int64_t index =
+                add_node(tree, dir, component, len, last ? window : PATH_TREE_NOT_A_WINDOW);
             if (index < 0)
                 return sfs_error_set(err, "%s: out of memory", w->origin);
             dir = (uint32_t)index;
@@ -168,8 +168,7 @@ static int attach_rules(struct path_tree *tree, const struct window_table *table
     return 0;
 }
 
-int path_tree_build(struct path_tree *tree, const struct window_table *table,
-                    struct sfs_error *err)
+int path_tree_build(struct path_tree *tree, const struct window_table *table, struct sfs_error *err)
 {
     memset(tree, 0, sizeof *tree);
     tree->table = table;

@@ -9,9 +9,9 @@ struct suffix {
 
 /* Longest names first is not needed: we compare whole remaining strings. */
 static const struct suffix suffixes[] = {
-    {"s", 9},    {"K", 10},   {"k", 10},   {"KiB", 10}, {"M", 20},   {"m", 20},
-    {"MiB", 20}, {"G", 30},   {"g", 30},   {"GiB", 30}, {"T", 40},   {"t", 40},
-    {"TiB", 40}, {"P", 50},   {"p", 50},   {"PiB", 50},
+    {"s", 9},    {"K", 10}, {"k", 10}, {"KiB", 10}, {"M", 20}, {"m", 20},
+    {"MiB", 20}, {"G", 30}, {"g", 30}, {"GiB", 30}, {"T", 40}, {"t", 40},
+    {"TiB", 40}, {"P", 50}, {"p", 50}, {"PiB", 50},
 };
 
 static int digit_value(char c, unsigned base)

@@ -7,9 +7,8 @@
 #include "slicefs/window_source.h"
 
 /* The whole default backing file, cut into SIZE-byte chunks, computed. */
-static int add_chunks(const char *size_text, const char *origin,
-                      const struct source_context *ctx, struct window_table *table,
-                      struct sfs_error *err)
+static int add_chunks(const char *size_text, const char *origin, const struct source_context *ctx,
+                      struct window_table *table, struct sfs_error *err)
 {
     uint64_t chunk_size;
     if (size_parse(size_text, &chunk_size, err) < 0)
@@ -34,8 +33,8 @@ static int add_windows(const char *arg, const struct source_context *ctx,
     else if (strcmp(arg, "partitions") == 0)
         res = source_partitions_add(origin, ctx, table, err);
     else
-        res = sfs_error_set(err, "%s: unknown layout '%s' (use chunks:SIZE or partitions)",
-                            origin, arg);
+        res = sfs_error_set(err, "%s: unknown layout '%s' (use chunks:SIZE or partitions)", origin,
+                            arg);
     free(origin);
     return res;
 }

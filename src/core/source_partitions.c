@@ -85,8 +85,8 @@ static int probe(const char *path, unsigned sector_size, const char *origin,
         }
         uint64_t s = (uint64_t)start, n = (uint64_t)size;
         if (n == 0) {
-            warn(ctx, origin, "p%d is empty (start sector %" PRIu64 ", 0 sectors); skipped",
-                 number, s);
+            warn(ctx, origin, "p%d is empty (start sector %" PRIu64 ", 0 sectors); skipped", number,
+                 s);
             continue;
         }
         if (s > file_size / 512 || n > file_size / 512 - s) {
@@ -141,8 +141,10 @@ int source_partitions_add(const char *origin, const struct source_context *ctx,
     for (int i = 0; i < count && res == 0; i++) {
         const struct partition *p = &parts[i];
         if (i > 0 && p->offset < end_of_previous) {
-            warn(ctx, origin, "p%d (bytes %" PRIu64 "+%" PRIu64 ") overlaps another partition; "
-                 "skipped", p->number, p->offset, p->length);
+            warn(ctx, origin,
+                 "p%d (bytes %" PRIu64 "+%" PRIu64 ") overlaps another partition; "
+                 "skipped",
+                 p->number, p->offset, p->length);
             continue;
         }
         end_of_previous = p->offset + p->length;

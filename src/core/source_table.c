@@ -32,16 +32,17 @@ static int add_line(const char *table_path, char *line, const char *origin,
     if (count == 0)
         return 0;
     if (count < 3)
-        return sfs_error_set(err, "%s: %s: missing (the form is PATH OFFSET LENGTH "
-                                  "[MODE [BACKING]])",
+        return sfs_error_set(err,
+                             "%s: %s: missing (the form is PATH OFFSET LENGTH "
+                             "[MODE [BACKING]])",
                              origin, names[count]);
     char *backing = NULL;
     if (count == 5 && (backing = resolve_backing(table_path, fields[4])) == NULL)
         return sfs_error_set(err, "%s: out of memory", origin);
 
     struct window_spec spec;
-    int res = window_spec_from_fields(fields[0], fields[1], fields[2], fields[3], backing,
-                                      origin, &spec, err);
+    int res = window_spec_from_fields(fields[0], fields[1], fields[2], fields[3], backing, origin,
+                                      &spec, err);
     free(backing);
     if (res < 0)
         return -1;

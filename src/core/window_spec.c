@@ -52,8 +52,7 @@ int window_spec_from_fields(const char *path, const char *offset_text, const cha
     else if (size_parse(length_text, &spec.length, err) < 0)
         return sfs_error_prefix(err, "%s: LENGTH", origin);
     if (!spec.to_end && spec.length > SIZE_PARSE_MAX - spec.offset)
-        return sfs_error_set(err,
-                             "%s: LENGTH: offset %llu + length %llu overflows 2^63-1", origin,
+        return sfs_error_set(err, "%s: LENGTH: offset %llu + length %llu overflows 2^63-1", origin,
                              (unsigned long long)spec.offset, (unsigned long long)spec.length);
     if (mode_text != NULL && window_mode_parse(mode_text, &spec.mode, err) < 0)
         return sfs_error_prefix(err, "%s: MODE", origin);
@@ -84,9 +83,8 @@ int window_spec_parse(const char *text, const char *origin, struct window_spec *
     while (rest != NULL) {
         if (count == MAX_FIELDS) {
             free(copy);
-            return sfs_error_set(err,
-                                 "%s: too many ':' fields (the form is PATH:OFFSET:LENGTH[:MODE])",
-                                 origin);
+            return sfs_error_set(
+                err, "%s: too many ':' fields (the form is PATH:OFFSET:LENGTH[:MODE])", origin);
         }
         fields[count++] = rest;
         char *colon = strchr(rest, ':');
@@ -96,11 +94,11 @@ int window_spec_parse(const char *text, const char *origin, struct window_spec *
     }
     if (count < 3) {
         free(copy);
-        return sfs_error_set(err, "%s: %s: missing (the form is PATH:OFFSET:LENGTH[:MODE])",
-                             origin, names[count]);
+        return sfs_error_set(err, "%s: %s: missing (the form is PATH:OFFSET:LENGTH[:MODE])", origin,
+                             names[count]);
     }
-    int res = window_spec_from_fields(fields[0], fields[1], fields[2], fields[3], NULL, origin,
-                                      out, err);
+    int res =
+        window_spec_from_fields(fields[0], fields[1], fields[2], fields[3], NULL, origin, out, err);
     free(copy);
     return res;
 }

@@ -85,8 +85,7 @@ struct extent {
  * OFFSET and LENGTH inside the file, LENGTH "end" resolved, the mode
  * possible. Returns 0 or -1 with a message naming spec->origin. */
 static int resolve_extent(struct window_table *table, const struct window_spec *spec,
-                          const char *default_backing, struct extent *out,
-                          struct sfs_error *err)
+                          const char *default_backing, struct extent *out, struct sfs_error *err)
 {
     const char *backing_path = spec->backing_path ? spec->backing_path : default_backing;
     if (backing_path == NULL)
@@ -111,13 +110,12 @@ static int resolve_extent(struct window_table *table, const struct window_spec *
     if (spec->to_end)
         length = size - spec->offset;
     else if (length > size - spec->offset)
-        return sfs_error_set(err,
-                             "%s: LENGTH: offset %llu + length %llu = %llu is past the end of "
-                             "'%s' (%llu bytes)",
-                             spec->origin, (unsigned long long)spec->offset,
-                             (unsigned long long)length,
-                             (unsigned long long)(spec->offset + length), b->path,
-                             (unsigned long long)size);
+        return sfs_error_set(
+            err,
+            "%s: LENGTH: offset %llu + length %llu = %llu is past the end of "
+            "'%s' (%llu bytes)",
+            spec->origin, (unsigned long long)spec->offset, (unsigned long long)length,
+            (unsigned long long)(spec->offset + length), b->path, (unsigned long long)size);
 
     enum window_mode mode = resolve_mode(table, spec->mode, b);
     if (mode == WINDOW_MODE_RW && !b->writable)
@@ -160,8 +158,7 @@ int window_table_add(struct window_table *table, const struct window_spec *spec,
 }
 
 int window_table_add_chunks(struct window_table *table, const struct window_spec *spec,
-                            uint64_t chunk_size, const char *default_backing,
-                            struct sfs_error *err)
+                            uint64_t chunk_size, const char *default_backing, struct sfs_error *err)
 {
     if (chunk_size == 0)
         return sfs_error_set(err, "%s: SIZE: chunks must be at least 1 byte", spec->origin);
@@ -254,8 +251,8 @@ int window_table_map(struct window_table *table, struct sfs_error *err)
 {
     for (size_t i = 0; i < table->count + table->rule_count; i++) {
         bool is_window = i < table->count;
-        struct backing *b = is_window ? table->windows[i].backing
-                                      : table->rules[i - table->count].backing;
+        struct backing *b =
+            is_window ? table->windows[i].backing : table->rules[i - table->count].backing;
         enum window_mode mode =
             is_window ? table->windows[i].mode : table->rules[i - table->count].mode;
         if (mode == WINDOW_MODE_COW)
@@ -316,7 +313,8 @@ void window_table_abandon(struct window_table *table)
         struct backing *b = table->backings[i];
         if (created != NULL && b->created)
             created[n++] = strdup(b->path);
-        else if (b->size > b->opened_size && b->fd >= 0 && ftruncate(b->fd, (off_t)b->opened_size) < 0)
+        else if (b->size > b->opened_size && b->fd >= 0 &&
+                 ftruncate(b->fd, (off_t)b->opened_size) < 0)
             continue; /* nothing more to undo; the file stays grown */
     }
     window_table_close(table);

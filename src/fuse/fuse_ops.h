@@ -31,14 +31,14 @@ struct slicefs_fs {
     struct path_tree tree;
     struct overlap_index overlaps;
     enum cache_mode cache;
-    bool single_thread;           /* -s: no handler may wait on another request */
-    bool prefetch;                /* fill the kernel's cache around small reads */
-    struct backing_use *uses;     /* per backing file: handles, stores */
+    bool single_thread;            /* -s: no handler may wait on another request */
+    bool prefetch;                 /* fill the kernel's cache around small reads */
+    struct backing_use *uses;      /* per backing file: handles, stores */
     struct prefetcher *prefetcher; /* the store thread and its queue */
-    struct fuse_session *session; /* set before the loop starts; for notifications */
-    uid_t uid;                    /* owner of the directories */
+    struct fuse_session *session;  /* set before the loop starts; for notifications */
+    uid_t uid;                     /* owner of the directories */
     gid_t gid;
-    struct timespec started;      /* times of the directories */
+    struct timespec started; /* times of the directories */
 };
 
 extern const struct fuse_lowlevel_ops slicefs_ops;

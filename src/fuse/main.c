@@ -127,8 +127,9 @@ static int check_mountpoint(const char *path, struct sfs_error *err)
     bool mounted = real_path != NULL && is_fuse_mount(real_path);
     free(real_path);
     if (mounted)
-        return sfs_error_set(err, "mount point '%s' is already a FUSE mount (unmount it first: "
-                                  "fusermount3 -u %s)",
+        return sfs_error_set(err,
+                             "mount point '%s' is already a FUSE mount (unmount it first: "
+                             "fusermount3 -u %s)",
                              path, path);
     return 0;
 }
@@ -254,8 +255,8 @@ int main(int argc, char *argv[])
      * does the kernel's end of the connection: ENODEV after an unmount, and
      * ECONNABORTED when it tears the connection down with requests still
      * queued (a lazy unmount whose last files close all at once). */
-    status = (loop == 0 || loop == SIGTERM || loop == SIGINT || loop == SIGHUP ||
-              loop == -ENODEV || loop == -ECONNABORTED)
+    status = (loop == 0 || loop == SIGTERM || loop == SIGINT || loop == SIGHUP || loop == -ENODEV ||
+              loop == -ECONNABORTED)
                  ? 0
                  : 1;
     if (status != 0)

@@ -38,18 +38,17 @@ static void invalidate_range(void *arg, uint64_t ino, uint64_t offset, uint64_t 
  * invalidation could wait for a write-back request that only this thread
  * could serve, so overlapping windows are left to their attribute timeout. */
 void invalidate_overlaps(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,
-                                uint64_t offset, uint64_t length)
+                         uint64_t offset, uint64_t length)
 {
     if (fs->single_thread || fs->cache == CACHE_NEVER)
         return;
-    overlap_index_visit(&fs->overlaps, w->backing, w->mode == WINDOW_MODE_COW,
-                        w->offset + offset, length, ino, invalidate_range, fs);
+    overlap_index_visit(&fs->overlaps, w->backing, w->mode == WINDOW_MODE_COW, w->offset + offset,
+                        length, ino, invalidate_range, fs);
 }
 
 /* The window behind ino, computed into *entry if need be; or NULL, and
  * *error says why. */
-const struct window *window_of(fuse_req_t req, fuse_ino_t ino, struct tree_entry *entry,
-                                      int *error)
+const struct window *window_of(fuse_req_t req, fuse_ino_t ino, struct tree_entry *entry, int *error)
 {
     *error = 0;
     if (!path_tree_resolve(&fs_of(req)->tree, ino, entry)) {

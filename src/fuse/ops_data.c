@@ -15,8 +15,7 @@
 #include "prefetch.h"
 #include "slicefs/guarded_access.h"
 
-void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                    struct fuse_file_info *fi)
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
     (void)fi;
     int res;
@@ -54,7 +53,7 @@ static int copy_request(void *arg)
 }
 
 void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
-                         struct fuse_file_info *fi)
+                  struct fuse_file_info *fi)
 {
     int res;
     struct tree_entry entry;
@@ -112,8 +111,7 @@ void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_inf
 /* SEEK_DATA and SEEK_HOLE report the backing file's holes inside the window
  * (SEEK_SET, SEEK_CUR and SEEK_END never reach us). A cow window may have
  * written into any hole, so it is all data. */
-void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
-                     struct fuse_file_info *fi)
+void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
 {
     (void)fi;
     int res;
@@ -128,8 +126,8 @@ void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
         return (void)fuse_reply_err(req, ENXIO);
     if (w->mode == WINDOW_MODE_COW)
         return (void)fuse_reply_lseek(req, whence == SEEK_DATA ? off : (off_t)length);
-    int64_t pos = backing_seek(w->backing, w->offset + (uint64_t)off, whence, w->offset,
-                               w->offset + length);
+    int64_t pos =
+        backing_seek(w->backing, w->offset + (uint64_t)off, whence, w->offset, w->offset + length);
     if (pos < 0)
         return (void)fuse_reply_err(req, (int)-pos);
     fuse_reply_lseek(req, (off_t)((uint64_t)pos - w->offset));
@@ -138,7 +136,7 @@ void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 /* Allocation, punch-hole and zero-range inside a window; nothing may cross
  * its end (EINVAL, as a block device answers), and the size never changes. */
 void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
-                         struct fuse_file_info *fi)
+                  struct fuse_file_info *fi)
 {
     (void)fi;
     int res;
@@ -210,8 +208,8 @@ static bool in_file(const struct window *w, uint64_t off, uint64_t len)
  * a guarded memmove through the mappings otherwise (a cow side, overlapping
  * ranges of one file). */
 void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
-                               struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
-                               struct fuse_file_info *fi_out, size_t len, int flags)
+                        struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+                        struct fuse_file_info *fi_out, size_t len, int flags)
 {
     (void)fi_in, (void)fi_out;
     int res;
@@ -252,12 +250,11 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
             return (void)fuse_reply_err(req, EIO);
         loff_t pos_in = (loff_t)(in->offset + (uint64_t)off_in);
         loff_t pos_out = (loff_t)(out->offset + (uint64_t)off_out);
-        copied = copy_file_range(in->backing->fd, &pos_in, out->backing->fd, &pos_out,
-                                 (size_t)count, 0);
+        copied =
+            copy_file_range(in->backing->fd, &pos_in, out->backing->fd, &pos_out, (size_t)count, 0);
     }
     if (copied < 0) {
-        struct move_args m = {window_data(out) + off_out, window_data(in) + off_in,
-                              (size_t)count};
+        struct move_args m = {window_data(out) + off_out, window_data(in) + off_in, (size_t)count};
         res = guarded_run(move_bytes, &m);
         if (res < 0)
             return (void)fuse_reply_err(req, -res);

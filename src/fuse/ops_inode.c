@@ -51,9 +51,8 @@ static int fill_attr(const struct slicefs_fs *fs, fuse_ino_t ino, struct stat *s
     st->st_size = (off_t)length;
     st->st_blksize = backing.st_blksize;
     /* A cow window may have written anywhere: count it all. */
-    uint64_t allocated = w->mode == WINDOW_MODE_COW
-                             ? length
-                             : backing_allocated(w->backing, w->offset, length);
+    uint64_t allocated =
+        w->mode == WINDOW_MODE_COW ? length : backing_allocated(w->backing, w->offset, length);
     st->st_blocks = (blkcnt_t)((allocated + 511) / 512);
     st->st_atim = backing.st_atim;
     st->st_mtim = backing.st_mtim;
@@ -149,9 +148,8 @@ static int truncate_window(const struct window *w, uint64_t size, uint64_t lengt
     return backing_zero(w->backing, w->offset + size, length - size, w->mode == WINDOW_MODE_COW);
 }
 
-
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
-                       struct fuse_file_info *fi)
+                struct fuse_file_info *fi)
 {
     (void)fi;
     struct slicefs_fs *fs = fs_of(req);
@@ -241,8 +239,7 @@ static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, boo
     fuse_reply_buf(req, buf, used);
 }
 
-void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                struct fuse_file_info *fi)
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
     (void)fi;
     list_dir(req, ino, size, off, false);

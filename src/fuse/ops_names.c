@@ -14,8 +14,7 @@
 #include "slicefs/guarded_access.h"
 
 /* Names come only from the window sources. */
-void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-                     dev_t rdev)
+void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
     (void)parent, (void)name, (void)mode, (void)rdev;
     fuse_reply_err(req, EPERM);
@@ -40,7 +39,7 @@ void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char 
 }
 
 void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-                      const char *newname, unsigned int flags)
+               const char *newname, unsigned int flags)
 {
     (void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
     fuse_reply_err(req, EPERM);
@@ -53,7 +52,7 @@ void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *n
 }
 
 void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-                      struct fuse_file_info *fi)
+               struct fuse_file_info *fi)
 {
     (void)parent, (void)name, (void)mode, (void)fi;
     fuse_reply_err(req, EPERM);

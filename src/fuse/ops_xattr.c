@@ -14,8 +14,8 @@
 
 /* Extended attributes that say where a window lies (SPEC section 4). */
 #define XATTR_PREFIX "user.slicefs."
-static const char xattr_names[] = XATTR_PREFIX "offset\0" XATTR_PREFIX "length\0" XATTR_PREFIX
-                                  "backing\0" XATTR_PREFIX "mode";
+static const char xattr_names[] =
+    XATTR_PREFIX "offset\0" XATTR_PREFIX "length\0" XATTR_PREFIX "backing\0" XATTR_PREFIX "mode";
 
 /* Formats attribute name of w into buf. Returns its length, or -1 when w
  * has no such attribute. */
@@ -70,8 +70,8 @@ void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
     fuse_reply_buf(req, xattr_names, len);
 }
 
-void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-                        size_t size, int flags)
+void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+                 int flags)
 {
     (void)ino, (void)value, (void)size, (void)flags;
     bool ours = strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) == 0;

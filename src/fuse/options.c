@@ -85,8 +85,9 @@ static int name_the_source(struct slicefs_options *opts, bool fsname_given)
         }
         *out = '\0';
         /* With an fsname, libfuse no longer names the type fuse.slicefs. */
-        res = fuse_opt_add_arg(&opts->args, arg) < 0 ? -1
-                                                      : fuse_opt_add_arg(&opts->args, "-osubtype=slicefs");
+        res = fuse_opt_add_arg(&opts->args, arg) < 0
+                  ? -1
+                  : fuse_opt_add_arg(&opts->args, "-osubtype=slicefs");
     }
     free(arg);
     free(real);
@@ -128,8 +129,8 @@ static int take_option(void *data, const char *arg, int key, struct fuse_args *o
     case KEY_LAYOUT:
         return add_source(opts, &source_layout, arg + strlen("layout="));
     case KEY_CACHE: {
-        static const char *const names[] = {[CACHE_AUTO] = "auto", [CACHE_ALWAYS] = "always",
-                                            [CACHE_NEVER] = "never"};
+        static const char *const names[] = {
+            [CACHE_AUTO] = "auto", [CACHE_ALWAYS] = "always", [CACHE_NEVER] = "never"};
         const char *value = arg + strlen("cache=");
         for (int m = CACHE_AUTO; m <= CACHE_NEVER; m++) {
             if (strcmp(value, names[m]) == 0) {

@@ -39,16 +39,16 @@
 #include <unistd.h>
 
 #define MAX_WINDOWS 2
-#define MAX_IO (640u * 1024)  /* the longest single read or write */
-#define VERIFY_EVERY 250      /* steps between whole-window checks */
+#define MAX_IO (640u * 1024) /* the longest single read or write */
+#define VERIFY_EVERY 250     /* steps between whole-window checks */
 #define PAGE 4096u
 
 struct window {
     const char *path;
-    uint64_t offset;          /* in the backing file */
+    uint64_t offset; /* in the backing file */
     uint64_t length;
-    int fd;                   /* O_RDWR */
-    unsigned char *map;       /* the client's MAP_SHARED mapping of it all */
+    int fd;             /* O_RDWR */
+    unsigned char *map; /* the client's MAP_SHARED mapping of it all */
 };
 
 /* What the current step is doing, for the failure report. */
@@ -56,7 +56,7 @@ struct step {
     uint64_t number;
     const char *op;
     const struct window *w;
-    uint64_t offset;          /* in the window */
+    uint64_t offset; /* in the window */
     uint64_t length;
 };
 
@@ -65,11 +65,11 @@ struct run {
     uint64_t seed;
     bool cow;
     int backing_fd;
-    uint64_t lo, hi;          /* the span of the backing file the windows cover */
-    unsigned char *model;     /* what the mount must show in [lo, hi) */
-    unsigned char *orig;      /* the backing file's bytes in [lo, hi) at the start */
-    unsigned char *buf;       /* scratch: data to write */
-    unsigned char *got;       /* scratch: data read back (room for the span) */
+    uint64_t lo, hi;      /* the span of the backing file the windows cover */
+    unsigned char *model; /* what the mount must show in [lo, hi) */
+    unsigned char *orig;  /* the backing file's bytes in [lo, hi) at the start */
+    unsigned char *buf;   /* scratch: data to write */
+    unsigned char *got;   /* scratch: data read back (room for the span) */
     struct window windows[MAX_WINDOWS];
     int nwindows;
     struct step step;
@@ -77,8 +77,8 @@ struct run {
 };
 
 enum op { OP_PREAD, OP_PWRITE, OP_MMAP_READ, OP_MMAP_WRITE, OP_PUNCH, OP_SYNC };
-static const char *const op_names[] = {"pread", "pwrite", "mmap-read", "mmap-write",
-                                       "punch-hole", "fsync"};
+static const char *const op_names[] = {"pread",      "pwrite",     "mmap-read",
+                                       "mmap-write", "punch-hole", "fsync"};
 
 /* ---- PRNG: xorshift64*, seeded through splitmix64 ---- */
 
@@ -128,8 +128,7 @@ static void fill_random(struct run *r, unsigned char *p, size_t n)
 static void describe_step(const struct run *r)
 {
     const struct step *s = &r->step;
-    fprintf(stderr, "exerciser: seed %" PRIu64 ", step %" PRIu64 ": %s", r->seed, s->number,
-            s->op);
+    fprintf(stderr, "exerciser: seed %" PRIu64 ", step %" PRIu64 ": %s", r->seed, s->number, s->op);
     if (s->w != NULL)
         fprintf(stderr, " via %s (window at %" PRIu64 ", length %" PRIu64 ")", s->w->path,
                 s->w->offset, s->w->length);
@@ -245,8 +244,7 @@ static void check_changed(struct run *r, uint64_t off, size_t n)
 static void check_everything(struct run *r)
 {
     for (int i = 0; i < r->nwindows; i++)
-        check_window_range(r, &r->windows[i], r->windows[i].offset,
-                           (size_t)r->windows[i].length);
+        check_window_range(r, &r->windows[i], r->windows[i].offset, (size_t)r->windows[i].length);
     check_backing_range(r, r->lo, (size_t)(r->hi - r->lo));
 }
 
@@ -257,13 +255,19 @@ static size_t pick_length(struct run *r)
 {
     uint64_t n;
     switch (below(r, 10)) {
-    case 0: case 1: case 2: case 3:
+    case 0:
+    case 1:
+    case 2:
+    case 3:
         n = 1 + below(r, 100);
         break;
-    case 4: case 5: case 6:
+    case 4:
+    case 5:
+    case 6:
         n = 1 + below(r, 3 * PAGE);
         break;
-    case 7: case 8:
+    case 7:
+    case 8:
         n = 1 + below(r, 64 * 1024);
         break;
     default:
@@ -283,7 +287,8 @@ static uint64_t pick_io_offset(struct run *r, const struct window *w, size_t n)
     case 0:
         off = w->length + (chance(r, 50) ? 0 : below(r, 3 * PAGE));
         break;
-    case 1: case 2: {
+    case 1:
+    case 2: {
         uint64_t back = 1 + below(r, n + 64);
         off = back < w->length ? w->length - back : 0;
         break;
@@ -315,8 +320,7 @@ static size_t fitting(const struct window *w, uint64_t off, size_t n)
     return n < w->length - off ? n : (size_t)(w->length - off);
 }
 
-static void begin(struct run *r, const char *op, const struct window *w, uint64_t off,
-                  uint64_t n)
+static void begin(struct run *r, const char *op, const struct window *w, uint64_t off, uint64_t n)
 {
     r->step.op = op;
     r->step.w = w;
@@ -490,8 +494,8 @@ static bool parse_window(char *spec, struct window *w, bool *cow)
         fields[i] = colon + 1;
     }
     w->path = spec;
-    if (!parse_u64(fields[0], &w->offset) || !parse_u64(fields[1], &w->length) ||
-        w->length == 0 || w->length > SIZE_MAX / 2)
+    if (!parse_u64(fields[0], &w->offset) || !parse_u64(fields[1], &w->length) || w->length == 0 ||
+        w->length > SIZE_MAX / 2)
         return false;
     if (strcmp(fields[2], "rw") != 0 && strcmp(fields[2], "cow") != 0)
         return false;

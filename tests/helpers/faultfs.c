@@ -46,8 +46,8 @@ struct range {
 };
 
 struct faultfs {
-    int fd;            /* the real file */
-    const char *name;  /* its name in the mount */
+    int fd;           /* the real file */
+    const char *name; /* its name in the mount */
     const char *control;
     struct stat control_seen; /* identity of the control file last read */
     bool control_present;
@@ -83,9 +83,10 @@ static void reload_control(struct faultfs *fs)
     struct stat st;
     bool present = stat(fs->control, &st) == 0;
     if (present == fs->control_present &&
-        (!present || (st.st_ino == fs->control_seen.st_ino && st.st_size == fs->control_seen.st_size &&
-                      st.st_mtim.tv_sec == fs->control_seen.st_mtim.tv_sec &&
-                      st.st_mtim.tv_nsec == fs->control_seen.st_mtim.tv_nsec)))
+        (!present ||
+         (st.st_ino == fs->control_seen.st_ino && st.st_size == fs->control_seen.st_size &&
+          st.st_mtim.tv_sec == fs->control_seen.st_mtim.tv_sec &&
+          st.st_mtim.tv_nsec == fs->control_seen.st_mtim.tv_nsec)))
         return;
     fs->control_present = present;
     fs->control_seen = st;
@@ -302,7 +303,8 @@ int main(int argc, char *argv[])
     for (int i = 1; i < argc; i++) {
         bool is_read = strcmp(argv[i], "--read") == 0;
         if ((is_read || strcmp(argv[i], "--write") == 0) && i + 1 < argc) {
-            if (fs.count == MAX_RANGES || parse_range(argv[++i], !is_read, &fs.ranges[fs.count]) < 0)
+            if (fs.count == MAX_RANGES ||
+                parse_range(argv[++i], !is_read, &fs.ranges[fs.count]) < 0)
                 return usage();
             fs.count++;
         } else if (strcmp(argv[i], "--control") == 0 && i + 1 < argc) {

@@ -99,8 +99,8 @@ static int open_mode(const char *file, const char *mode)
     return 0;
 }
 
-static int transfer(const char *cmd, const char *file, const char *off_text,
-                    const char *count_text, const char *byte_text)
+static int transfer(const char *cmd, const char *file, const char *off_text, const char *count_text,
+                    const char *byte_text)
 {
     long long off = strtoll(off_text, NULL, 0);
     size_t count = strtoull(count_text, NULL, 0);
@@ -132,8 +132,8 @@ static int seek(const char *file, const char *off_text, const char *what)
     int fd = open(file, O_RDONLY);
     if (fd < 0)
         return report(-1);
-    off_t pos = lseek(fd, strtoll(off_text, NULL, 0),
-                      strcmp(what, "data") == 0 ? SEEK_DATA : SEEK_HOLE);
+    off_t pos =
+        lseek(fd, strtoll(off_text, NULL, 0), strcmp(what, "data") == 0 ? SEEK_DATA : SEEK_HOLE);
     if (pos < 0)
         report(-1);
     else

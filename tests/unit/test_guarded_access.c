@@ -491,16 +491,11 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_copy_from_lost_page),
-        T(test_copy_within_live_page),
-        T(test_copy_into_lost_page),
-        T(test_zero),
-        T(test_run_passes_results),
-        T(test_nested),
-        T(test_many_faults_in_a_row),
-        T(test_fault_in_other_thread),
-        T(test_threads_fault_concurrently),
-        T(test_unguarded_fault_still_kills),
+        T(test_copy_from_lost_page),        T(test_copy_within_live_page),
+        T(test_copy_into_lost_page),        T(test_zero),
+        T(test_run_passes_results),         T(test_nested),
+        T(test_many_faults_in_a_row),       T(test_fault_in_other_thread),
+        T(test_threads_fault_concurrently), T(test_unguarded_fault_still_kills),
         T(test_sent_sigbus_keeps_guards),
     };
 #undef T

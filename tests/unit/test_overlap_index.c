@@ -134,8 +134,8 @@ static int compare_visits(const void *a, const void *b)
 }
 
 /* Runs one visit and returns what it reported, sorted by inode. */
-static struct visits run(const struct fixture *f, const struct backing *b, bool cow,
-                         uint64_t start, uint64_t length, uint64_t self)
+static struct visits run(const struct fixture *f, const struct backing *b, bool cow, uint64_t start,
+                         uint64_t length, uint64_t self)
 {
     struct visits vs = {0};
     overlap_index_visit(&f->index, b, cow, start, length, self, record, &vs);
@@ -304,8 +304,8 @@ static void test_matches_brute_force(void **state)
     for (int i = 0; i < RANDOM_WINDOWS; i++) {
         snprintf(name, sizeof name, "w%d", i);
         const struct window *w = &f->table.windows[i];
-        d[i] = (struct declared){ino_of(f, name), w->offset, w->length,
-                                 w->mode == WINDOW_MODE_COW, w->backing};
+        d[i] = (struct declared){ino_of(f, name), w->offset, w->length, w->mode == WINDOW_MODE_COW,
+                                 w->backing};
     }
 
     struct visit *want = calloc(RANDOM_WINDOWS, sizeof *want);

@@ -172,8 +172,8 @@ static void test_missing_names(void **state)
     uint64_t e = path_tree_lookup(t, d, "e");
     assert_true(a && d && e);
 
-    static const char *const absent_in_root[] = {"b", "c", "e", "x", "", ".", "..", "A",
-                                                 "aa", "dd", "d/b", "d/e", "/a", "a/"};
+    static const char *const absent_in_root[] = {"b", "c",  "e",  "x",   "",    ".",  "..",
+                                                 "A", "aa", "dd", "d/b", "d/e", "/a", "a/"};
     for (size_t i = 0; i < sizeof absent_in_root / sizeof absent_in_root[0]; i++)
         if (path_tree_lookup(t, 1, absent_in_root[i]) != 0)
             fail_msg("'%s' found in the root", absent_in_root[i]);
@@ -230,8 +230,8 @@ static void test_children_sorted(void **state)
 {
     struct fixture *f = *state;
     static const char *const paths[] = {
-        "zeta", "alpha", "Mid", "beta/x", "0num", "\xc3\xa9t\xc3\xa9", "alpha2", "beta/a",
-        "beta/Z", "b", "_u", "beta/m/q", "~",
+        "zeta",   "alpha", "Mid", "beta/x",   "0num", "\xc3\xa9t\xc3\xa9", "alpha2", "beta/a",
+        "beta/Z", "b",     "_u",  "beta/m/q", "~",
     };
     char origin[32];
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
@@ -240,8 +240,8 @@ static void test_children_sorted(void **state)
     }
     build_ok(f);
     const struct path_tree *t = &f->tree;
-    static const char *const root_order[] = {"0num", "Mid",  "_u",   "alpha",           "alpha2",
-                                             "b",    "beta", "zeta", "~", "\xc3\xa9t\xc3\xa9"};
+    static const char *const root_order[] = {"0num", "Mid",  "_u",   "alpha", "alpha2",
+                                             "b",    "beta", "zeta", "~",     "\xc3\xa9t\xc3\xa9"};
     const struct tree_node *root = path_tree_node(t, 1);
     assert_int_equal(root->child_count, 10);
     for (uint32_t i = 0; i < root->child_count; i++)
@@ -352,7 +352,8 @@ static void test_scale_one_directory(void **state)
     build_ok(f);
     double took = now_seconds() - start;
     print_message("path_tree_build of %d windows: %.3f s\n", SCALE_COUNT, took);
-    print_message("building %d windows took %.3f s\n", SCALE_COUNT, took); /* a figure, not a pass mark */
+    print_message("building %d windows took %.3f s\n", SCALE_COUNT,
+                  took); /* a figure, not a pass mark */
 
     const struct path_tree *t = &f->tree;
     assert_int_equal(t->count, SCALE_COUNT + 1);

@@ -148,10 +148,10 @@ static void test_refusals(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "",     "0x",   "0X",    "-1",  "-0",   "+1",   " 1",    "1 ",   "\t1",
-        "1\n",  "12x",  "1KB",   "1Ki", "1Kib", "1KIB", "1kB",   "1Mb",  "1B",
-        "1S",   "1.5M", "1e3",   "1,5", "K",    "s",    "x",     "1KK",  "1s2",
-        "0x1h", "0xg",  "0x-1",  "end", "1 K",  "1_000", "0b101", "1Q",  "1KiBs",
+        "",     "0x",   "0X",   "-1",  "-0",   "+1",    " 1",    "1 ",  "\t1",
+        "1\n",  "12x",  "1KB",  "1Ki", "1Kib", "1KIB",  "1kB",   "1Mb", "1B",
+        "1S",   "1.5M", "1e3",  "1,5", "K",    "s",     "x",     "1KK", "1s2",
+        "0x1h", "0xg",  "0x-1", "end", "1 K",  "1_000", "0b101", "1Q",  "1KiBs",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         refuses(bad[i]);

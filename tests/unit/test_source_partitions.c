@@ -49,8 +49,8 @@ static void capture_warning(const char *message)
 
 static const char *sfdisk_path(void)
 {
-    static const char *const candidates[] = {"/usr/sbin/sfdisk", "/sbin/sfdisk",
-                                             "/usr/bin/sfdisk", "/bin/sfdisk"};
+    static const char *const candidates[] = {"/usr/sbin/sfdisk", "/sbin/sfdisk", "/usr/bin/sfdisk",
+                                             "/bin/sfdisk"};
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++)
         if (access(candidates[i], X_OK) == 0)
             return candidates[i];
@@ -132,8 +132,7 @@ static int add_partitions(const char *backing, struct window_table *t, struct sf
     return source_partitions_add("layout=partitions", &ctx, t, err);
 }
 
-static void check_window(const struct window *w, const char *path, uint64_t offset,
-                         uint64_t length)
+static void check_window(const struct window *w, const char *path, uint64_t offset, uint64_t length)
 {
     assert_string_equal(w->path, path);
     assert_int_equal(w->offset, offset);
@@ -212,8 +211,8 @@ static void test_no_partition_table(void **state)
     assert_int_equal(t.count, 0);
     assert_int_equal(warning_count, 1);
     char expected[PATH_MAX + 128];
-    snprintf(expected, sizeof expected,
-             "layout=partitions: no partition table found in '%s'\n", f->image);
+    snprintf(expected, sizeof expected, "layout=partitions: no partition table found in '%s'\n",
+             f->image);
     assert_string_equal(warnings, expected);
 
     /* Without a warn callback it is quiet and still succeeds. */
@@ -323,7 +322,7 @@ static void write_gpt_4k(const char *path)
     for (int i = 0; i < 2; i++) {
         unsigned char *e = entries + 128 * i;
         for (int k = 0; k < 16; k++) {
-            e[k] = (unsigned char)(0x11 + k);          /* type GUID: any non-zero */
+            e[k] = (unsigned char)(0x11 + k);               /* type GUID: any non-zero */
             e[16 + k] = (unsigned char)(0x40 + 16 * i + k); /* unique GUID */
         }
         put_le(e + 32, ranges[i][0], 8);
@@ -335,9 +334,9 @@ static void write_gpt_4k(const char *path)
     memcpy(h, "EFI PART", 8);
     put_le(h + 8, 0x00010000, 4);
     put_le(h + 12, 92, 4);
-    put_le(h + 24, 1, 8);           /* my LBA */
-    put_le(h + 32, last_lba, 8);    /* alternate LBA */
-    put_le(h + 40, 6, 8);           /* first usable */
+    put_le(h + 24, 1, 8);            /* my LBA */
+    put_le(h + 32, last_lba, 8);     /* alternate LBA */
+    put_le(h + 40, 6, 8);            /* first usable */
     put_le(h + 48, last_lba - 5, 8); /* last usable */
     for (int k = 0; k < 16; k++)
         h[56 + k] = (unsigned char)(0xA0 + k);
@@ -373,8 +372,8 @@ static void test_gpt_with_4096_byte_sectors(void **state)
     assert_int_equal(window_table_close(&t), 0);
 
     /* sectorsize=4096 finds it too; sectorsize=512 does not. */
-    struct source_context ctx = {.default_backing = f->image, .sector_size = 4096,
-                                 .warn = capture_warning};
+    struct source_context ctx = {
+        .default_backing = f->image, .sector_size = 4096, .warn = capture_warning};
     window_table_init(&t, false);
     assert_int_equal(source_partitions_add("layout=partitions", &ctx, &t, &err), 0);
     assert_int_equal(t.count, 2);

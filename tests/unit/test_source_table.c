@@ -35,11 +35,11 @@
 #define MiB ((uint64_t)1 << 20)
 
 struct fixture {
-    char cwd[PATH_MAX];    /* restored by teardown */
-    char dir[256];         /* D */
-    char disk[512];        /* D/disk.img */
-    char tables[512];      /* D/tables */
-    char table[PATH_MAX];  /* D/tables/t.tab (written by each test) */
+    char cwd[PATH_MAX];   /* restored by teardown */
+    char dir[256];        /* D */
+    char disk[512];       /* D/disk.img */
+    char tables[512];     /* D/tables */
+    char table[PATH_MAX]; /* D/tables/t.tab (written by each test) */
 };
 
 static void make_sparse(const char *path, uint64_t size)
@@ -127,8 +127,8 @@ static void assert_starts_with(const char *msg, const char *prefix)
         fail_msg("message '%s' does not start with '%s'", msg, prefix);
 }
 
-static int read_table(const char *table_path, const char *default_backing,
-                      struct window_table *t, struct sfs_error *err)
+static int read_table(const char *table_path, const char *default_backing, struct window_table *t,
+                      struct sfs_error *err)
 {
     struct source_context ctx = {.default_backing = default_backing};
     memset(err, 0, sizeof *err);

@@ -228,7 +228,8 @@ static const char *const nasty_names[] = {
     "\\",
     "\\\\ \\t",
     "carriage\rreturn\r",
-    "dir/sub dir/f\xc3\xbc\xc3\x9f" "e \xe2\x9c\x93 \xf0\x9f\x98\x80",
+    "dir/sub dir/f\xc3\xbc\xc3\x9f"
+    "e \xe2\x9c\x93 \xf0\x9f\x98\x80",
     "all \t\n#\\\r mixed",
 };
 

@@ -67,9 +67,8 @@ static void test_refuses_bad_shapes(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "",     "/",      "/a",     "a/",      "a//b",  "//",     "a/b/",
-        ".",    "..",     "./a",    "../a",    "a/.",   "a/..",   "a/./b",
-        "a/../b", "/.",   "a/b//c", "/a/b",    "./",
+        "",     "/",   "/a",   "a/",    "a//b",   "//", "a/b/",   ".",    "..", "./a",
+        "../a", "a/.", "a/..", "a/./b", "a/../b", "/.", "a/b//c", "/a/b", "./",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         expect_refused(bad[i]);
@@ -107,8 +106,7 @@ static void test_component_length(void **state)
     struct sfs_error err = {{0}};
     assert_int_equal(window_path_check(deep, &err), -1);
     char want[400];
-    snprintf(want, sizeof want, "'...%s' has a component of 256 bytes (the limit is 255)",
-             name256);
+    snprintf(want, sizeof want, "'...%s' has a component of 256 bytes (the limit is 255)", name256);
     assert_string_equal(err.msg, want);
     free(name255);
     free(name256);
@@ -167,10 +165,8 @@ static void test_messages_name_the_problem(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_accepts_ordinary_paths),
-        cmocka_unit_test(test_refuses_bad_shapes),
-        cmocka_unit_test(test_component_length),
-        cmocka_unit_test(test_total_length),
+        cmocka_unit_test(test_accepts_ordinary_paths),    cmocka_unit_test(test_refuses_bad_shapes),
+        cmocka_unit_test(test_component_length),          cmocka_unit_test(test_total_length),
         cmocka_unit_test(test_messages_name_the_problem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

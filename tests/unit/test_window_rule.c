@@ -99,8 +99,8 @@ static void sparse_in(const struct fixture *f, const char *name, uint64_t size, 
 }
 
 static int add_chunks(struct window_table *t, const char *backing, const char *offset,
-                      const char *length, const char *mode, uint64_t chunk_size,
-                      const char *origin, struct sfs_error *err)
+                      const char *length, const char *mode, uint64_t chunk_size, const char *origin,
+                      struct sfs_error *err)
 {
     struct window_spec spec;
     memset(err, 0, sizeof *err);
@@ -381,9 +381,9 @@ static void test_rule_index_accepts_exactly_member_names(void **state)
     assert_int_equal(index, 10);
 
     static const char *const refused[] = {
-        "0",         "00",        "0000000",   "000000001", "0000000000", "0000000a",
-        "a0000000",  "00000011",  "00000012",  "99999999",  "",           "+0000001",
-        "-0000001",  " 0000001",  "0000001 ",  "00000001/", "0x000001",   "00000001\n",
+        "0",        "00",       "0000000",  "000000001", "0000000000", "0000000a",
+        "a0000000", "00000011", "00000012", "99999999",  "",           "+0000001",
+        "-0000001", " 0000001", "0000001 ", "00000001/", "0x000001",   "00000001\n",
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         index = 12345;
@@ -518,8 +518,7 @@ static void test_tree_declared_names_beside_chunks(void **state)
         fail_msg("path_tree_build: %s", err.msg);
     uint64_t ino = path_tree_lookup(&tree, PATH_TREE_ROOT_INO, "00000011");
     assert_true(ino != 0 && ino <= tree.count);
-    assert_int_equal(path_tree_dir_size(&tree, path_tree_node(&tree, PATH_TREE_ROOT_INO)),
-                     3 + 11);
+    assert_int_equal(path_tree_dir_size(&tree, path_tree_node(&tree, PATH_TREE_ROOT_INO)), 3 + 11);
     path_tree_free(&tree);
     assert_int_equal(window_table_close(&t), 0);
 }
@@ -714,13 +713,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_name_width_grows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rule_index_accepts_exactly_member_names, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_rule_member_names_match_rule_name, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rule_member_names_match_rule_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tree_with_rule, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tree_declared_names_beside_chunks, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_tree_chunk_name_collision_refused, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tree_declared_names_beside_chunks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tree_chunk_name_collision_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tree_two_rules_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_of_read_only_table, setup, teardown),

@@ -165,10 +165,8 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_window_option),
-        T(test_window_option_refusals),
-        T(test_whole_file),
-        T(test_whole_file_relative_and_read_only),
+        T(test_window_option),       T(test_window_option_refusals),
+        T(test_whole_file),          T(test_whole_file_relative_and_read_only),
         T(test_whole_file_refusals),
     };
 #undef T

@@ -240,9 +240,8 @@ static void test_from_fields(void **state)
     assert_int_equal(spec.mode, WINDOW_MODE_DEFAULT);
     window_spec_free(&spec);
 
-    assert_int_equal(window_spec_from_fields("q", "1K", "2K", "cow", NULL, "table.txt:8", &spec,
-                                             &err),
-                     0);
+    assert_int_equal(
+        window_spec_from_fields("q", "1K", "2K", "cow", NULL, "table.txt:8", &spec, &err), 0);
     assert_true(spec.backing_path == NULL);
     assert_int_equal(spec.offset, 1024);
     assert_int_equal(spec.length, 2048);
@@ -259,18 +258,20 @@ static void test_from_fields(void **state)
     static const struct {
         const char *path, *offset, *length, *mode, *field;
     } bad[] = {
-        {"../p", "0", "1", NULL, "PATH"},      {"p", "x", "1", NULL, "OFFSET"},
-        {"p", "0", "1y", NULL, "LENGTH"},      {"p", "0", "1", "rwx", "MODE"},
+        {"../p", "0", "1", NULL, "PATH"},
+        {"p", "x", "1", NULL, "OFFSET"},
+        {"p", "0", "1y", NULL, "LENGTH"},
+        {"p", "0", "1", "rwx", "MODE"},
         {"p", "1", "0x7fffffffffffffff", NULL, "LENGTH"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         memset(&err, 0, sizeof err);
-        if (window_spec_from_fields(bad[i].path, bad[i].offset, bad[i].length, bad[i].mode,
-                                    "b.img", "table.txt:9", &spec, &err) != -1)
+        if (window_spec_from_fields(bad[i].path, bad[i].offset, bad[i].length, bad[i].mode, "b.img",
+                                    "table.txt:9", &spec, &err) != -1)
             fail_msg("case %zu was accepted", i);
         if (strstr(err.msg, "table.txt:9") == NULL || strstr(err.msg, bad[i].field) == NULL)
-            fail_msg("case %zu: the message does not name the origin and %s: %s", i,
-                     bad[i].field, err.msg);
+            fail_msg("case %zu: the message does not name the origin and %s: %s", i, bad[i].field,
+                     err.msg);
     }
 }
 

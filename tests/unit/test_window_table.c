@@ -105,8 +105,8 @@ static int add(struct window_table *t, const char *path, const char *offset, con
     return res;
 }
 
-static void add_ok(struct window_table *t, const char *path, const char *offset,
-                   const char *length, const char *mode, const char *backing)
+static void add_ok(struct window_table *t, const char *path, const char *offset, const char *length,
+                   const char *mode, const char *backing)
 {
     struct sfs_error err;
     if (add(t, path, offset, length, mode, backing, NULL, path, &err) != 0)
@@ -125,8 +125,8 @@ static void check_bytes(const unsigned char *data, uint64_t offset, uint64_t len
     assert_non_null(data);
     for (uint64_t i = 0; i < len; i++)
         if (data[i] != pattern_byte(offset + i))
-            fail_msg("byte %llu of the window is %u, expected %u", (unsigned long long)i,
-                     data[i], pattern_byte(offset + i));
+            fail_msg("byte %llu of the window is %u, expected %u", (unsigned long long)i, data[i],
+                     pattern_byte(offset + i));
 }
 
 static unsigned char file_byte(const char *path, uint64_t off)
@@ -250,8 +250,7 @@ static void test_offset_past_end(void **state)
     struct window_table t;
     struct sfs_error err;
     window_table_init(&t, false);
-    assert_int_equal(add(&t, "w", "65637", "0", NULL, f->disk, NULL, "window=w:65637:0", &err),
-                     -1);
+    assert_int_equal(add(&t, "w", "65637", "0", NULL, f->disk, NULL, "window=w:65637:0", &err), -1);
     assert_contains(err.msg, "window=w:65637:0");
     assert_contains(err.msg, "OFFSET");
     assert_contains(err.msg, "65637");
@@ -286,10 +285,8 @@ static void test_length_past_end(void **state)
     assert_int_equal(add(&t, "w", "65636", "1", NULL, f->disk, NULL, "o2", &err), -1);
     assert_contains(err.msg, "LENGTH");
     /* Huge lengths must not wrap around. */
-    assert_int_equal(add(&t, "w", "1", "0x7ffffffffffffffe", NULL, f->disk, NULL, "o3", &err),
-                     -1);
-    assert_int_equal(add(&t, "w", "0", "0x7fffffffffffffff", "cow", f->disk, NULL, "o4", &err),
-                     -1);
+    assert_int_equal(add(&t, "w", "1", "0x7ffffffffffffffe", NULL, f->disk, NULL, "o3", &err), -1);
+    assert_int_equal(add(&t, "w", "0", "0x7fffffffffffffff", "cow", f->disk, NULL, "o4", &err), -1);
     assert_int_equal(t.count, 0);
 
     /* The exact fit is fine. */
@@ -648,9 +645,8 @@ static void test_chunk_range_survives_map(void **state)
     window_table_init(&t, false);
     struct window_spec spec;
     struct sfs_error err = {{0}};
-    assert_int_equal(window_spec_from_fields("chunks", "4096", "10000", "ro", f->disk, "rule",
-                                             &spec, &err),
-                     0);
+    assert_int_equal(
+        window_spec_from_fields("chunks", "4096", "10000", "ro", f->disk, "rule", &spec, &err), 0);
     assert_int_equal(window_table_add_chunks(&t, &spec, 1000, NULL, &err), 0);
     window_spec_free(&spec);
     assert_int_equal(t.rules[0].total, 10000);
