@@ -19,6 +19,7 @@ struct deferred_open {
     struct deferred_open *next;
 };
 
+/* One per backing file; every field is guarded by lock. */
 struct backing_use {
     pthread_mutex_t lock;
     unsigned write_opens;           /* handles that may write */
@@ -37,13 +38,13 @@ struct prefetch_job {
 
 struct prefetcher {
     pthread_t thread;
-    bool started;
-    pthread_mutex_t lock; /* guards the queue and stopping */
-    pthread_cond_t wake;
+    bool started;         /* main thread only */
+    pthread_mutex_t lock; /* guards queue, head, count and stopping */
+    pthread_cond_t wake;  /* signalled when a job is queued or on stopping */
     struct prefetch_job queue[PREFETCH_QUEUE];
     unsigned head, count;
     bool stopping;
-    atomic_bool busy; /* a store is under way */
+    atomic_bool busy; /* a store is under way (set and cleared under lock) */
 };
 
 int prefetch_init(struct slicefs_fs *fs)
