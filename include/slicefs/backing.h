@@ -106,6 +106,13 @@ uint64_t backing_allocated(const struct backing *b, uint64_t off, uint64_t len);
  * data from off to hi). */
 int64_t backing_seek(const struct backing *b, uint64_t off, int whence, uint64_t lo, uint64_t hi);
 
+/* Whether the file, at its size now (fstat: a truncation from outside
+ * counts at once), holds all of [off, off+len). False if fstat fails. */
+bool backing_holds(const struct backing *b, uint64_t off, uint64_t len);
+
+/* The page size the mappings work in. */
+uint64_t backing_page_size(void);
+
 /* Records that the mount wrote to the backing file (cheap; I/O path). */
 static inline void backing_note_write(struct backing *b)
 {

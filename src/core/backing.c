@@ -15,7 +15,7 @@
 #include "slicefs/guarded_access.h"
 #include "slicefs/size_parse.h"
 
-static uint64_t page_size(void)
+uint64_t backing_page_size(void)
 {
     static uint64_t cached;
     if (cached == 0)
@@ -153,7 +153,7 @@ static void page_span(const struct backing *b, uint64_t off, uint64_t len, uint6
 {
     uint64_t lo = off < b->map_len ? off : b->map_len;
     uint64_t hi = lo + (len < b->map_len - lo ? len : b->map_len - lo);
-    lo -= lo % page_size();
+    lo -= lo % backing_page_size();
     *start = lo;
     *span = hi - lo;
 }
@@ -175,7 +175,7 @@ int backing_sync(struct backing *b, uint64_t off, uint64_t len)
  * pages over it (no memory is used until written); memsets the edges. */
 static int zero_private(const struct backing *b, uint64_t off, uint64_t len)
 {
-    uint64_t pg = page_size();
+    uint64_t pg = backing_page_size();
     uint64_t first = (off + pg - 1) / pg * pg;
     uint64_t last = (off + len) / pg * pg;
     if (first >= last)
@@ -280,6 +280,15 @@ static uint64_t mix(uint64_t x)
     x ^= x >> 27;
     x *= 0x94d049bb133111ebULL;
     return x ^ (x >> 31);
+}
+
+bool backing_holds(const struct backing *b, uint64_t off, uint64_t len)
+{
+    struct stat st;
+    if (fstat(b->fd, &st) < 0)
+        return false;
+    uint64_t size = (uint64_t)st.st_size;
+    return off <= size && len <= size - off;
 }
 
 int backing_changed_outside(struct backing *b)

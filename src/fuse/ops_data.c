@@ -80,8 +80,8 @@ void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t 
     dst.buf[0].mem = window_data(w) + off;
     struct copy_request copy = {&dst, in, 0};
     res = guarded_run(copy_request, &copy);
-    if (res < 0) /* SIGBUS on a lost page (EIO), or a failed copy */
-        return (void)fuse_reply_err(req, res == -EFAULT ? EIO : -res);
+    if (res < 0) /* EIO: SIGBUS on a lost page */
+        return (void)fuse_reply_err(req, -res);
 
     if (w->mode == WINDOW_MODE_RW) {
         backing_note_write(w->backing);
@@ -193,16 +193,6 @@ static int move_bytes(void *arg)
     return 0;
 }
 
-/* Whether the backing file (its size now, by fstat) holds all of
- * [off, off+len) of window w. */
-static bool in_file(const struct window *w, uint64_t off, uint64_t len)
-{
-    struct stat st;
-    if (fstat(w->backing->fd, &st) < 0)
-        return false;
-    return w->offset + off + len <= (uint64_t)st.st_size;
-}
-
 /* Copies between windows (or within one): the backing file system's own
  * copy_file_range where both sides are in files (reflinks where it can),
  * a guarded memmove through the mappings otherwise (a cow side, overlapping
@@ -246,7 +236,8 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
         /* The kernel's copy would read a lost range as a short copy and grow
          * the file when writing into one: both are EIO, as through the
          * mappings. (A growable window's file was grown by make_room.) */
-        if (!in_file(in, (uint64_t)off_in, count) || !in_file(out, (uint64_t)off_out, count))
+        if (!backing_holds(in->backing, in->offset + (uint64_t)off_in, count) ||
+            !backing_holds(out->backing, out->offset + (uint64_t)off_out, count))
             return (void)fuse_reply_err(req, EIO);
         loff_t pos_in = (loff_t)(in->offset + (uint64_t)off_in);
         loff_t pos_out = (loff_t)(out->offset + (uint64_t)off_out);

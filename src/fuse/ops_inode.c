@@ -288,11 +288,13 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    int res;
-    struct tree_entry entry;
-    const struct window *w = window_of(req, ino, &entry, &res);
-    if (w != NULL && (fi->flags & O_ACCMODE) != O_RDONLY)
-        prefetch_release_writer(fs_of(req), w);
+    if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+        int res;
+        struct tree_entry entry;
+        const struct window *w = window_of(req, ino, &entry, &res);
+        if (w != NULL)
+            prefetch_release_writer(fs_of(req), w);
+    }
     fuse_reply_err(req, 0);
 }
 

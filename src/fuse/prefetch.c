@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "log.h"
 
@@ -216,7 +215,7 @@ void prefetch_around(struct slicefs_fs *fs, fuse_ino_t ino, const struct window 
     if (!fs->prefetch || count >= PREFETCH_BELOW || w->follows_size)
         return;
     uint64_t length = window_length(w);
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t page = backing_page_size();
     struct prefetch_job job = {.ino = ino, .window = *w};
     job.start = off / PREFETCH_BLOCK * PREFETCH_BLOCK;
     job.end = length - job.start > PREFETCH_BLOCK ? job.start + PREFETCH_BLOCK : length;
@@ -247,21 +246,22 @@ void prefetch_open_for_write(struct slicefs_fs *fs, fuse_req_t req, const struct
                              const struct fuse_file_info *fi)
 {
     struct backing_use *use = &fs->uses[w->backing->index];
-    struct deferred_open *d = malloc(sizeof *d);
     pthread_mutex_lock(&use->lock);
-    if (use->storing && d == NULL) {
-        pthread_mutex_unlock(&use->lock);
-        return (void)fuse_reply_err(req, ENOMEM);
-    }
-    use->write_opens++;
     if (use->storing) {
-        *d = (struct deferred_open){req, *fi, use->deferred};
-        use->deferred = d;
+        /* Its reply is sent by the store thread when the store ends. */
+        struct deferred_open *d = malloc(sizeof *d);
+        if (d != NULL) {
+            use->write_opens++;
+            *d = (struct deferred_open){req, *fi, use->deferred};
+            use->deferred = d;
+        }
         pthread_mutex_unlock(&use->lock);
+        if (d == NULL)
+            fuse_reply_err(req, ENOMEM);
         return;
     }
+    use->write_opens++;
     pthread_mutex_unlock(&use->lock);
-    free(d);
     reply_counted_open(req, fi, use);
 }
 

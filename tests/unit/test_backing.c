@@ -481,6 +481,29 @@ static void test_allocated(void **state)
     assert_int_equal(unlink(holey), 0);
 }
 
+/* backing_holds sees the file's size now: a truncation from outside the
+ * moment it happens, and growth back; ranges at the end and overflowing
+ * ones are judged exactly. */
+static void test_holds(void **state)
+{
+    struct fixture *f = *state;
+    struct backing b;
+    struct sfs_error err = {{0}};
+    assert_int_equal(backing_open(&b, f->file, true, &err), 0);
+    assert_true(backing_holds(&b, 0, FILE_SIZE));
+    assert_true(backing_holds(&b, FILE_SIZE - 1, 1));
+    assert_true(backing_holds(&b, FILE_SIZE, 0));
+    assert_false(backing_holds(&b, FILE_SIZE - 1, 2));
+    assert_false(backing_holds(&b, FILE_SIZE + 1, 0));
+    assert_false(backing_holds(&b, 1, UINT64_MAX));
+    assert_int_equal(truncate(f->file, 4096), 0);
+    assert_true(backing_holds(&b, 0, 4096));
+    assert_false(backing_holds(&b, 4000, 97));
+    assert_int_equal(truncate(f->file, FILE_SIZE), 0);
+    assert_true(backing_holds(&b, 4000, 97));
+    assert_int_equal(backing_close(&b), 0);
+}
+
 static void test_seek(void **state)
 {
     struct fixture *f = *state;
@@ -653,6 +676,7 @@ int main(void)
         T(test_sync_and_close_write_back),
         T(test_sync_read_only_mapping),
         T(test_allocated),
+        T(test_holds),
         T(test_seek),
         T(test_real_path),
         T(test_changed_outside),
