@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "slicefs/error.h"
@@ -56,12 +57,18 @@ struct backing {
     _Atomic uint64_t seen_stamp; /* size and mtime when last checked */
     atomic_bool written;         /* written through the mount since then */
     atomic_int writeback_error;  /* first failed write-back (errno), sticky */
+    atomic_bool limit_reached;   /* backing_limit_first_reached was called */
 };
 
 /* Opens path read-write (read-only when read_only, or when the file cannot
  * be opened for writing) and records its identity and size. It must be a
  * regular file or a block device. Returns 0, or -1 with a message. */
 int backing_open(struct backing *b, const char *path, bool read_only, struct sfs_error *err);
+
+/* Like backing_open, on fd, already open (O_RDWR when writable) on path;
+ * takes fd over, also on failure. */
+int backing_open_fd(struct backing *b, int fd, const char *path, bool writable,
+                    struct sfs_error *err);
 
 /* Grows the file to grow_to if it is smaller (sparsely), then creates the
  * mappings the want_* flags ask for. Returns 0 or -1. */
@@ -73,11 +80,15 @@ static inline uint64_t backing_size_now(const struct backing *b)
     return atomic_load_explicit(&b->cur_size, memory_order_acquire);
 }
 
-/* Records a size just read with fstat. */
-static inline void backing_saw_size(struct backing *b, uint64_t size)
-{
-    atomic_store_explicit(&b->cur_size, size, memory_order_release);
-}
+/* fstat of the file into *st, under grow_lock, recording the size it saw
+ * as the size now: a size read before a concurrent resize can never be
+ * stored after it. Returns 0 or a negative errno. */
+int backing_refresh(struct backing *b, struct stat *st);
+
+/* True the first time it is called for b, then false: for saying once that
+ * the file reached the end of its mapping (grew past it outside the mount,
+ * or a window that follows its size was refused growth with EFBIG). */
+bool backing_limit_first_reached(struct backing *b);
 
 /* Sets the file's size to size (truncating or growing it sparsely); when
  * grow_only, leaves a file that is already at least that large alone.
@@ -95,6 +106,11 @@ int backing_sync(struct backing *b, uint64_t off, uint64_t len);
  * where the file system can, else zeroing) or, when private, in the cow
  * overlay only. Returns 0 or a negative errno. */
 int backing_zero(const struct backing *b, uint64_t off, uint64_t len, bool private);
+
+/* fallocate(mode, off, len) on the file; mode keeps the size
+ * (FALLOC_FL_KEEP_SIZE), and the range lies inside the mapping. Returns 0
+ * or a negative errno. */
+int backing_fallocate(const struct backing *b, int mode, uint64_t off, uint64_t len);
 
 /* Bytes of [off, off+len) that the backing file has allocated (data, not
  * holes), found with SEEK_DATA/SEEK_HOLE. Where the file system cannot

@@ -19,6 +19,13 @@ enum window_mode {
     WINDOW_MODE_COW,
 };
 
+/* What truncating a fixed window below its length does (SPEC section 4). */
+enum window_truncate {
+    WINDOW_TRUNCATE_DEFAULT, /* the mount's -o truncate=, else zero */
+    WINDOW_TRUNCATE_ZERO,    /* the bytes past the new size read back as zeros */
+    WINDOW_TRUNCATE_IGNORE,  /* accepted, changes nothing (a block device) */
+};
+
 struct window_spec {
     char *path;         /* path inside the mount, checked by window_path_check */
     char *backing_path; /* NULL: the command line's BACKING */
@@ -26,6 +33,7 @@ struct window_spec {
     uint64_t length; /* meaningless when to_end */
     bool to_end;     /* LENGTH was "end" */
     enum window_mode mode;
+    enum window_truncate truncate;
     char *origin; /* where it was declared, for messages: "window=...", "FILE:LINE" */
 };
 

@@ -43,9 +43,20 @@ const struct window *window_of(fuse_req_t req, fuse_ino_t ino, struct tree_entry
 void invalidate_overlaps(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,
                          uint64_t offset, uint64_t length);
 
-/* Makes a growable window at least end bytes long (growing its backing
- * file); a fixed window is left as it is. Returns 0 or a negative errno. */
-int make_room(const struct window *w, uint64_t end);
+/* window_of, but replies with the error when there is no window (NULL). */
+const struct window *window_or_reply(fuse_req_t req, fuse_ino_t ino, struct tree_entry *entry);
+
+/* Says once per backing file (in the log) that windows following its size
+ * reached the end of its mapping. */
+void note_mapping_limit(const struct window *w);
+
+/* Replies with the negative errno res from window_io; an EFBIG of a
+ * growable window is logged once (note_mapping_limit). */
+void reply_refused(fuse_req_t req, const struct window *w, int res);
+
+/* fi->fh of a window's handle: what the kernel does not send with every
+ * request (copy_file_range carries no open flags). */
+#define FH_SYNC 1u /* opened with O_DSYNC or O_SYNC */
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

@@ -9,6 +9,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "ops.h"
 #include "slicefs/guarded_access.h"
 
@@ -60,13 +61,30 @@ const struct window *window_of(fuse_req_t req, fuse_ino_t ino, struct tree_entry
     return entry->window;
 }
 
-/* Makes a growable window at least end bytes long (growing its backing
- * file); a fixed window is left as it is. Returns 0 or a negative errno. */
-int make_room(const struct window *w, uint64_t end)
+const struct window *window_or_reply(fuse_req_t req, fuse_ino_t ino, struct tree_entry *entry)
 {
-    if (!window_growable(w) || end <= window_length(w))
-        return 0;
-    if (end > UINT64_MAX - w->offset)
-        return -EFBIG;
-    return backing_resize(w->backing, w->offset + end, true);
+    int error;
+    const struct window *w = window_of(req, ino, entry, &error);
+    if (w == NULL)
+        fuse_reply_err(req, error);
+    return w;
+}
+
+void note_mapping_limit(const struct window *w)
+{
+    struct backing *b = w->backing;
+    if (!backing_limit_first_reached(b))
+        return;
+    log_msg(LOG_WARNING,
+            "backing file %s: windows that follow its size stop at the end of its mapping "
+            "(%zu bytes, the grow reserve); growth past it is refused with EFBIG "
+            "(size now %llu bytes)",
+            b->real_path, b->map_len, (unsigned long long)backing_size_now(b));
+}
+
+void reply_refused(fuse_req_t req, const struct window *w, int res)
+{
+    if (res == -EFBIG && window_growable(w))
+        note_mapping_limit(w);
+    fuse_reply_err(req, -res);
 }

@@ -12,6 +12,7 @@
 #include "ops.h"
 #include "prefetch.h"
 #include "slicefs/guarded_access.h"
+#include "slicefs/window_io.h"
 
 static mode_t window_permissions(const struct window *w, mode_t backing_mode)
 {
@@ -38,11 +39,18 @@ static int fill_attr(const struct slicefs_fs *fs, fuse_ino_t ino, struct stat *s
     }
     const struct window *w = entry.window;
     struct stat backing;
-    if (fstat(w->backing->fd, &backing) < 0)
+    /* A window that follows its file's size learns of outside changes here
+     * (under the file's grow lock, so an older size never undoes a resize);
+     * its length stops at the end of the mapping, however far it grew. */
+    if (w->follows_size) {
+        int res = backing_refresh(w->backing, &backing);
+        if (res < 0)
+            return res;
+        if (backing_size_now(w->backing) > w->backing->map_len)
+            note_mapping_limit(w);
+    } else if (fstat(w->backing->fd, &backing) < 0) {
         return -errno;
-    /* A window that follows its file's size learns of outside changes here. */
-    if (w->follows_size && !w->backing->is_block_device)
-        backing_saw_size(w->backing, (uint64_t)backing.st_size);
+    }
     uint64_t length = window_length(w);
     st->st_mode = S_IFREG | window_permissions(w, backing.st_mode);
     st->st_nlink = 1;
@@ -133,21 +141,6 @@ static int set_times(const struct window *w, const struct stat *attr, int to_set
     return futimens(w->backing->fd, times) < 0 ? -errno : 0;
 }
 
-/* Truncation never changes a fixed window's size (SPEC section 4): the
- * bytes from size to the end read back as zeros; above the length is EFBIG.
- * A growable window truncates (or extends) its backing file instead. */
-static int truncate_window(const struct window *w, uint64_t size, uint64_t length)
-{
-    if (w->mode == WINDOW_MODE_RO)
-        return -EACCES;
-    if (window_growable(w))
-        return size > UINT64_MAX - w->offset ? -EFBIG
-                                             : backing_resize(w->backing, w->offset + size, false);
-    if (size > length)
-        return -EFBIG;
-    return backing_zero(w->backing, w->offset + size, length - size, w->mode == WINDOW_MODE_COW);
-}
-
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                 struct fuse_file_info *fi)
 {
@@ -164,17 +157,15 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
             return (void)fuse_reply_err(req, res);
         return reply_attr(req, ino); /* directory times: nothing to keep */
     }
-    bool truncated = to_set & FUSE_SET_ATTR_SIZE;
-    uint64_t size = (uint64_t)attr->st_size;
-    uint64_t length = window_length(w);
-    if (truncated) {
-        if (attr->st_size < 0)
-            return (void)fuse_reply_err(req, EINVAL);
-        res = truncate_window(w, size, length);
-        if (res < 0)
-            return (void)fuse_reply_err(req, -res);
-        if (size < length)
-            invalidate_overlaps(fs, ino, w, size, length - size);
+    /* Truncation follows window_io's rules (SPEC section 4). */
+    struct wio_span changed = {0, 0};
+    int truncated = WIO_TRUNCATE_NOTHING;
+    if (to_set & FUSE_SET_ATTR_SIZE) {
+        truncated = wio_truncate(w, attr->st_size, &changed);
+        if (truncated < 0)
+            return reply_refused(req, w, truncated);
+        if (changed.count > 0)
+            invalidate_overlaps(fs, ino, w, changed.off, changed.count);
     }
     res = set_times(w, attr, to_set);
     if (res < 0)
@@ -184,9 +175,10 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
     /* The size did not change, so the kernel kept its cached pages of the
      * zeroed range: drop them. Only after the reply, so that nothing the
      * truncating caller holds can make the invalidation wait on us. (A
-     * growable window's size did change; the kernel dropped them itself.) */
-    if (truncated && size < length && !window_growable(w))
-        fuse_lowlevel_notify_inval_inode(fs->session, ino, (off_t)size, (off_t)(length - size));
+     * resized file's window changed size; the kernel dropped them itself.) */
+    if (truncated == WIO_TRUNCATE_ZEROED)
+        fuse_lowlevel_notify_inval_inode(fs->session, ino, (off_t)changed.off,
+                                         (off_t)changed.count);
 }
 
 /* Lists directory ino from entry off on, as plain entries or, for
@@ -280,6 +272,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         }
         break;
     }
+    fi->fh = fi->flags & O_DSYNC ? FH_SYNC : 0; /* O_SYNC includes O_DSYNC */
     /* A handle that may write waits for a store under way (prefetch.h). */
     if ((fi->flags & O_ACCMODE) != O_RDONLY)
         return prefetch_open_for_write(fs, req, w, fi);
