@@ -78,6 +78,11 @@ void window_table_init(struct window_table *table, bool read_only);
 int window_table_add(struct window_table *table, const struct window_spec *spec,
                      const char *default_backing, struct sfs_error *err);
 
+/* window_table_add on a backing file the table already holds
+ * (window_table_backing); spec->backing_path is ignored. */
+int window_table_add_on(struct window_table *table, const struct window_spec *spec,
+                        struct backing *b, struct sfs_error *err);
+
 /* The backing file at path: one already in the table when it is the same
  * file (same device and inode, found from the descriptor just opened), or
  * newly opened (created first for -o create). Returns NULL with a

@@ -32,7 +32,8 @@ int backing_open(struct backing *b, const char *path, bool read_only, struct sfs
         fd = open(path, O_RDWR | O_CLOEXEC);
         if (fd >= 0)
             writable = true;
-        else if (errno != EACCES && errno != EROFS && errno != EPERM && errno != ETXTBSY)
+        else if (errno != EACCES && errno != EROFS && errno != EPERM && errno != ETXTBSY &&
+                 errno != EISDIR) /* a folder: refused below, by its type */
             return sfs_error_set(err, "backing file '%s': %s", path, strerror(errno));
     }
     if (fd < 0)
@@ -64,7 +65,8 @@ int backing_open_fd(struct backing *b, int fd, const char *path, bool writable,
         }
         b->is_block_device = true;
     } else {
-        sfs_error_set(err, "backing file '%s' is not a regular file or a block device", path);
+        sfs_error_set(err, "backing file '%s' is %snot a regular file or a block device", path,
+                      S_ISDIR(st.st_mode) ? "a directory, " : "");
         goto fail;
     }
     if (b->size > SIZE_MAX) {

@@ -88,20 +88,12 @@ struct extent {
     enum window_truncate truncate;
 };
 
-/* Opens (or finds) the spec's backing file and checks the spec against it:
- * OFFSET and LENGTH inside the file, LENGTH "end" resolved, the mode
- * possible. Returns 0 or -1 with a message naming spec->origin. */
-static int resolve_extent(struct window_table *table, const struct window_spec *spec,
-                          const char *default_backing, struct extent *out, struct sfs_error *err)
+/* Checks the spec against its backing file b: OFFSET and LENGTH inside the
+ * file, LENGTH "end" resolved, the mode possible, the truncate mode
+ * settled. Returns 0 or -1 with a message naming spec->origin. */
+static int resolve_extent_on(struct window_table *table, const struct window_spec *spec,
+                             struct backing *b, struct extent *out, struct sfs_error *err)
 {
-    const char *backing_path = spec->backing_path ? spec->backing_path : default_backing;
-    if (backing_path == NULL)
-        return sfs_error_set(err, "%s: BACKING: no backing file given", spec->origin);
-
-    struct backing *b = window_table_backing(table, backing_path, err);
-    if (b == NULL)
-        return sfs_error_prefix(err, "%s", spec->origin);
-
     uint64_t length = spec->length;
     if (table->extend && !b->is_block_device) {
         /* Grown at window_table_map(), once everything has been checked. */
@@ -136,11 +128,41 @@ static int resolve_extent(struct window_table *table, const struct window_spec *
     return 0;
 }
 
+/* The spec's backing file (its own, else default_backing), opened or found. */
+static struct backing *backing_of(struct window_table *table, const struct window_spec *spec,
+                                  const char *default_backing, struct sfs_error *err)
+{
+    const char *backing_path = spec->backing_path ? spec->backing_path : default_backing;
+    if (backing_path == NULL) {
+        sfs_error_set(err, "%s: BACKING: no backing file given", spec->origin);
+        return NULL;
+    }
+    struct backing *b = window_table_backing(table, backing_path, err);
+    if (b == NULL)
+        sfs_error_prefix(err, "%s", spec->origin);
+    return b;
+}
+
+/* Opens (or finds) the spec's backing file and resolves the spec on it. */
+static int resolve_extent(struct window_table *table, const struct window_spec *spec,
+                          const char *default_backing, struct extent *out, struct sfs_error *err)
+{
+    struct backing *b = backing_of(table, spec, default_backing, err);
+    return b == NULL ? -1 : resolve_extent_on(table, spec, b, out, err);
+}
+
 int window_table_add(struct window_table *table, const struct window_spec *spec,
                      const char *default_backing, struct sfs_error *err)
 {
+    struct backing *b = backing_of(table, spec, default_backing, err);
+    return b == NULL ? -1 : window_table_add_on(table, spec, b, err);
+}
+
+int window_table_add_on(struct window_table *table, const struct window_spec *spec,
+                        struct backing *b, struct sfs_error *err)
+{
     struct extent extent;
-    if (resolve_extent(table, spec, default_backing, &extent, err) < 0)
+    if (resolve_extent_on(table, spec, b, &extent, err) < 0)
         return -1;
     if (table->count == table->capacity) {
         size_t capacity = table->capacity ? table->capacity * 2 : 16;
@@ -255,7 +277,9 @@ static void list_window(const struct window *w, FILE *out)
         fputs("end", out);
     else
         fprintf(out, "%llu", (unsigned long long)w->length);
-    fprintf(out, " %s ", window_mode_name(w->mode));
+    fputc(' ', out);
+    window_mode_field_format(w->mode, w->truncate, out);
+    fputc(' ', out);
     table_format_field(out, w->backing->real_path);
     fputc('\n', out);
 }

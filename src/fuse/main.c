@@ -27,14 +27,13 @@ static void print_warning(const char *message)
  * reading syslog wants to know first. */
 static void log_summary(const struct slicefs_fs *fs, const char *mountpoint)
 {
-    static const char *const cache_names[] = {"auto", "always", "never"};
     const struct window_table *t = &fs->table;
     uint64_t computed = 0;
     for (size_t i = 0; i < t->rule_count; i++)
         computed += t->rules[i].count;
     log_msg(LOG_INFO, "mounted %zu window(s)%s of %zu backing file(s) on %s (cache=%s%s)",
             t->count + (size_t)computed, computed ? ", some computed (chunks)," : "",
-            t->backing_count, mountpoint, cache_names[fs->cache], t->read_only ? ", ro" : "");
+            t->backing_count, mountpoint, cache_mode_name(fs->cache), t->read_only ? ", ro" : "");
     for (size_t i = 0; i < t->backing_count; i++) {
         const struct backing *b = t->backings[i];
         log_msg(LOG_INFO, "backing file %s: %llu bytes, opened %s", b->real_path,
@@ -47,14 +46,17 @@ static void log_summary(const struct slicefs_fs *fs, const char *mountpoint)
 static int run_sources(const struct slicefs_options *opts, struct window_table *table,
                        struct sfs_error *err)
 {
+    struct sfs_error nothing = {{0}};
     struct source_context ctx = {
         .default_backing = opts->backing,
         .sector_size = opts->sector_size,
         .warn = print_warning,
+        .found_nothing = &nothing,
     };
     window_table_init(table, opts->read_only);
     table->create = opts->create && !opts->list; /* --list writes nothing */
     table->extend = opts->extend;
+    table->truncate = opts->truncate;
     if (opts->source_count == 0)
         return source_whole_file.add_windows(NULL, &ctx, table, err);
     for (size_t i = 0; i < opts->source_count; i++) {
@@ -62,6 +64,11 @@ static int run_sources(const struct slicefs_options *opts, struct window_table *
         if (use->source->add_windows(use->arg, &ctx, table, err) < 0)
             return -1;
     }
+    /* A source that found nothing, and no other gave a window: an empty
+     * mount would only hide the mistake. */
+    if (table->count == 0 && table->rule_count == 0 && nothing.msg[0] != '\0')
+        return sfs_error_set(err, "%s, and no other window source gives a window: nothing to mount",
+                             nothing.msg);
     return 0;
 }
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "ops.h"
-#include "prefetch.h"
+#include "write_handles.h"
 #include "slicefs/guarded_access.h"
 #include "slicefs/window_io.h"
 
@@ -273,9 +273,9 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         break;
     }
     fi->fh = fi->flags & O_DSYNC ? FH_SYNC : 0; /* O_SYNC includes O_DSYNC */
-    /* A handle that may write waits for a store under way (prefetch.h). */
+    /* A handle that may write waits for a store under way (write_handles.h). */
     if ((fi->flags & O_ACCMODE) != O_RDONLY)
-        return prefetch_open_for_write(fs, req, w, fi);
+        return write_handles_open(fs, req, w, fi);
     fuse_reply_open(req, fi);
 }
 
@@ -286,7 +286,7 @@ void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         struct tree_entry entry;
         const struct window *w = window_of(req, ino, &entry, &res);
         if (w != NULL)
-            prefetch_release_writer(fs_of(req), w);
+            write_handles_release(fs_of(req), w);
     }
     fuse_reply_err(req, 0);
 }

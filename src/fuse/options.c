@@ -9,11 +9,9 @@ enum {
     KEY_VERSION,
     KEY_RO,
     KEY_LIST,
-    KEY_WINDOW,
-    KEY_TABLE,
-    KEY_LAYOUT,
     KEY_SECTOR_SIZE,
     KEY_CACHE,
+    KEY_TRUNCATE,
     KEY_CREATE,
     KEY_EXTEND,
     KEY_FSNAME,
@@ -28,22 +26,13 @@ struct positional {
 };
 
 static const struct fuse_opt option_spec[] = {
-    FUSE_OPT_KEY("-h", KEY_HELP),
-    FUSE_OPT_KEY("--help", KEY_HELP),
-    FUSE_OPT_KEY("-V", KEY_VERSION),
-    FUSE_OPT_KEY("--version", KEY_VERSION),
-    FUSE_OPT_KEY("ro", KEY_RO),
-    FUSE_OPT_KEY("--list", KEY_LIST),
-    FUSE_OPT_KEY("list", KEY_LIST),
-    FUSE_OPT_KEY("window=", KEY_WINDOW),
-    FUSE_OPT_KEY("table=", KEY_TABLE),
-    FUSE_OPT_KEY("layout=", KEY_LAYOUT),
-    FUSE_OPT_KEY("sectorsize=", KEY_SECTOR_SIZE),
-    FUSE_OPT_KEY("cache=", KEY_CACHE),
-    FUSE_OPT_KEY("create", KEY_CREATE),
-    FUSE_OPT_KEY("extend", KEY_EXTEND),
-    FUSE_OPT_KEY("fsname=", KEY_FSNAME),
-    FUSE_OPT_END,
+    FUSE_OPT_KEY("-h", KEY_HELP),        FUSE_OPT_KEY("--help", KEY_HELP),
+    FUSE_OPT_KEY("-V", KEY_VERSION),     FUSE_OPT_KEY("--version", KEY_VERSION),
+    FUSE_OPT_KEY("ro", KEY_RO),          FUSE_OPT_KEY("--list", KEY_LIST),
+    FUSE_OPT_KEY("list", KEY_LIST),      FUSE_OPT_KEY("sectorsize=", KEY_SECTOR_SIZE),
+    FUSE_OPT_KEY("cache=", KEY_CACHE),   FUSE_OPT_KEY("truncate=", KEY_TRUNCATE),
+    FUSE_OPT_KEY("create", KEY_CREATE),  FUSE_OPT_KEY("extend", KEY_EXTEND),
+    FUSE_OPT_KEY("fsname=", KEY_FSNAME), FUSE_OPT_END,
 };
 
 static int add_source(struct slicefs_options *opts, const struct window_source *source,
@@ -94,6 +83,13 @@ static int name_the_source(struct slicefs_options *opts, bool fsname_given)
     return res;
 }
 
+const char *cache_mode_name(enum cache_mode mode)
+{
+    static const char *const names[] = {
+        [CACHE_AUTO] = "auto", [CACHE_ALWAYS] = "always", [CACHE_NEVER] = "never"};
+    return names[mode];
+}
+
 /* fuse_opt callback: 0 drops the argument, 1 keeps it for libfuse. */
 static int take_option(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
@@ -122,23 +118,22 @@ static int take_option(void *data, const char *arg, int key, struct fuse_args *o
     case KEY_FSNAME:
         positional->fsname_given = true;
         return 1; /* libfuse's */
-    case KEY_WINDOW:
-        return add_source(opts, &source_window_option, arg + strlen("window="));
-    case KEY_TABLE:
-        return add_source(opts, &source_table, arg + strlen("table="));
-    case KEY_LAYOUT:
-        return add_source(opts, &source_layout, arg + strlen("layout="));
     case KEY_CACHE: {
-        static const char *const names[] = {
-            [CACHE_AUTO] = "auto", [CACHE_ALWAYS] = "always", [CACHE_NEVER] = "never"};
         const char *value = arg + strlen("cache=");
         for (int m = CACHE_AUTO; m <= CACHE_NEVER; m++) {
-            if (strcmp(value, names[m]) == 0) {
+            if (strcmp(value, cache_mode_name((enum cache_mode)m)) == 0) {
                 opts->cache = (enum cache_mode)m;
                 return 0;
             }
         }
         fprintf(stderr, "slicefs: cache=%s: use auto, always or never\n", value);
+        return -1;
+    }
+    case KEY_TRUNCATE: {
+        struct sfs_error err;
+        if (window_truncate_parse(arg + strlen("truncate="), &opts->truncate, &err) == 0)
+            return 0;
+        fprintf(stderr, "slicefs: truncate=: %s\n", err.msg);
         return -1;
     }
     case KEY_SECTOR_SIZE: {
@@ -157,6 +152,12 @@ static int take_option(void *data, const char *arg, int key, struct fuse_args *o
         }
         positional->args[positional->count] = strdup(arg);
         return positional->args[positional->count++] ? 0 : -1;
+    case FUSE_OPT_KEY_OPT: {
+        /* A window source, found by the name of its option. */
+        const char *value;
+        const struct window_source *source = window_source_for_option(arg, &value);
+        return source == NULL ? 1 : add_source(opts, source, value);
+    }
     default:
         return 1;
     }
@@ -216,10 +217,13 @@ void options_print_help(const char *program)
            "    -o create                create a missing backing file\n"
            "    -o extend                grow backing files sparsely so every window fits\n"
            "    -o cache=auto|always|never  page cache: auto (default), always, never\n"
+           "    -o truncate=zero|ignore  truncating a window below its length: zero the rest\n"
+           "                             (default, like a file) or change nothing (like a disk)\n"
            "    --list                   print the windows as a window table; mount nothing\n"
            "    -h   --help              print this help\n"
            "    -V   --version           print the version\n"
-           "MODE is ro, rw (the default where the backing file is writable) or cow.\n"
+           "MODE is ro, rw (the default where the backing file is writable) or cow, and may\n"
+           "add ,truncate=zero|ignore for that window (e.g. rw,truncate=ignore).\n"
            "Without a window source there is one window: the whole backing file.\n"
            "\n"
            "FUSE options:\n",

@@ -30,16 +30,20 @@ struct slicefs_options {
     char *mountpoint;           /* MOUNTPOINT, or NULL (also left in args) */
     struct source_use *sources; /* in command-line order */
     size_t source_count;
-    bool read_only;        /* -o ro */
-    bool create;           /* -o create */
-    bool extend;           /* -o extend */
-    unsigned sector_size;  /* -o sectorsize=N, or 0 */
-    enum cache_mode cache; /* -o cache=auto|always|never */
-    bool list;             /* --list: print the window table, mount nothing */
+    bool read_only;                /* -o ro */
+    bool create;                   /* -o create */
+    bool extend;                   /* -o extend */
+    unsigned sector_size;          /* -o sectorsize=N, or 0 */
+    enum cache_mode cache;         /* -o cache=auto|always|never */
+    enum window_truncate truncate; /* -o truncate=zero|ignore, or the default */
+    bool list;                     /* --list: print the window table, mount nothing */
     bool show_help;
     bool show_version;
     struct fuse_args args; /* what is left, for libfuse */
 };
+
+/* "auto", "always" or "never". */
+const char *cache_mode_name(enum cache_mode mode);
 
 /* Parses argv. Returns 0, or -1 after printing why to stderr. */
 int options_parse(int argc, char **argv, struct slicefs_options *opts);
