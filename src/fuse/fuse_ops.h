@@ -38,7 +38,7 @@ struct slicefs_fs {
     struct fuse_session *session;  /* set before the loop starts; for notifications */
     uid_t uid;                     /* the mounting user: owns the folders, cow windows */
     gid_t gid;
-    mode_t umask;                  /* -o umask: bits nothing shows */
+    mode_t umask;            /* -o umask: bits nothing shows */
     struct timespec started; /* times of the directories */
 };
 
