@@ -30,8 +30,11 @@ static inline struct slicefs_fs *fs_of(fuse_req_t req)
     return fuse_req_userdata(req);
 }
 
-/* The attribute timeout of the cache mode. */
-double attr_timeout(const struct slicefs_fs *fs);
+/* How long the kernel may keep the attributes st: a window's, as its cache
+ * mode says; a folder's never change (ENTRY_TIMEOUT). The kernel checks
+ * permissions on cached attributes (default_permissions), so a folder's
+ * long timeout spares a GETATTR per path walk under cache=never. */
+double attr_timeout(const struct slicefs_fs *fs, const struct stat *st);
 
 /* The window behind ino, computed into *entry if need be; or NULL, and
  * *error says why (ENOENT, EISDIR). */

@@ -13,8 +13,10 @@
 #include "ops.h"
 #include "slicefs/guarded_access.h"
 
-double attr_timeout(const struct slicefs_fs *fs)
+double attr_timeout(const struct slicefs_fs *fs, const struct stat *st)
 {
+    if (S_ISDIR(st->st_mode))
+        return ENTRY_TIMEOUT;
     switch (fs->cache) {
     case CACHE_ALWAYS:
         return ATTR_TIMEOUT_ALWAYS;

@@ -70,7 +70,7 @@ static void reply_attr(fuse_req_t req, fuse_ino_t ino)
     int res = fill_attr(fs_of(req), ino, &st);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
-    fuse_reply_attr(req, &st, attr_timeout(fs_of(req)));
+    fuse_reply_attr(req, &st, attr_timeout(fs_of(req), &st));
 }
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -78,7 +78,6 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     struct slicefs_fs *fs = fs_of(req);
     struct fuse_entry_param e;
     memset(&e, 0, sizeof e);
-    e.attr_timeout = attr_timeout(fs);
     e.entry_timeout = ENTRY_TIMEOUT;
     e.ino = path_tree_lookup(&fs->tree, parent, name);
     if (e.ino == 0) {
@@ -88,6 +87,7 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     int res = fill_attr(fs, e.ino, &e.attr);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
+    e.attr_timeout = attr_timeout(fs, &e.attr);
     fuse_reply_entry(req, &e);
 }
 
@@ -248,7 +248,7 @@ static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, boo
             e.attr.st_mode = is_dir ? S_IFDIR : S_IFREG;
             if (plus && fill_attr(fs, child_ino, &e.attr) == 0) {
                 e.ino = child_ino;
-                e.attr_timeout = attr_timeout(fs);
+                e.attr_timeout = attr_timeout(fs, &e.attr);
                 e.entry_timeout = ENTRY_TIMEOUT;
             }
         }
