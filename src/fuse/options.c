@@ -1,5 +1,6 @@
 #include "options.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@ enum {
     KEY_CREATE,
     KEY_EXTEND,
     KEY_FSNAME,
+    KEY_UMASK,
 };
 
 /* Non-option arguments, gathered before we know what they are. */
@@ -26,13 +28,21 @@ struct positional {
 };
 
 static const struct fuse_opt option_spec[] = {
-    FUSE_OPT_KEY("-h", KEY_HELP),        FUSE_OPT_KEY("--help", KEY_HELP),
-    FUSE_OPT_KEY("-V", KEY_VERSION),     FUSE_OPT_KEY("--version", KEY_VERSION),
-    FUSE_OPT_KEY("ro", KEY_RO),          FUSE_OPT_KEY("--list", KEY_LIST),
-    FUSE_OPT_KEY("list", KEY_LIST),      FUSE_OPT_KEY("sectorsize=", KEY_SECTOR_SIZE),
-    FUSE_OPT_KEY("cache=", KEY_CACHE),   FUSE_OPT_KEY("truncate=", KEY_TRUNCATE),
-    FUSE_OPT_KEY("create", KEY_CREATE),  FUSE_OPT_KEY("extend", KEY_EXTEND),
-    FUSE_OPT_KEY("fsname=", KEY_FSNAME), FUSE_OPT_END,
+    FUSE_OPT_KEY("-h", KEY_HELP),
+    FUSE_OPT_KEY("--help", KEY_HELP),
+    FUSE_OPT_KEY("-V", KEY_VERSION),
+    FUSE_OPT_KEY("--version", KEY_VERSION),
+    FUSE_OPT_KEY("ro", KEY_RO),
+    FUSE_OPT_KEY("--list", KEY_LIST),
+    FUSE_OPT_KEY("list", KEY_LIST),
+    FUSE_OPT_KEY("sectorsize=", KEY_SECTOR_SIZE),
+    FUSE_OPT_KEY("cache=", KEY_CACHE),
+    FUSE_OPT_KEY("truncate=", KEY_TRUNCATE),
+    FUSE_OPT_KEY("create", KEY_CREATE),
+    FUSE_OPT_KEY("extend", KEY_EXTEND),
+    FUSE_OPT_KEY("fsname=", KEY_FSNAME),
+    FUSE_OPT_KEY("umask=", KEY_UMASK),
+    FUSE_OPT_END,
 };
 
 static int add_source(struct slicefs_options *opts, const struct window_source *source,
@@ -136,6 +146,20 @@ static int take_option(void *data, const char *arg, int key, struct fuse_args *o
         fprintf(stderr, "slicefs: truncate=: %s\n", err.msg);
         return -1;
     }
+    case KEY_UMASK: {
+        /* Octal, like umask(1) and mount's umask=: only narrows. */
+        const char *value = arg + strlen("umask=");
+        char *end;
+        errno = 0;
+        unsigned long mask = strtoul(value, &end, 8);
+        if (*value == '\0' || *value == '-' || *end != '\0' || errno != 0 || mask > 0777) {
+            fprintf(stderr, "slicefs: umask=%s: use an octal number from 0 to 777 (e.g. 027)\n",
+                    value);
+            return -1;
+        }
+        opts->umask = (mode_t)mask;
+        return 0;
+    }
     case KEY_SECTOR_SIZE: {
         const char *value = arg + strlen("sectorsize=");
         if (strcmp(value, "512") == 0 || strcmp(value, "4096") == 0) {
@@ -195,6 +219,12 @@ int options_parse(int argc, char **argv, struct slicefs_options *opts)
     }
     if (opts->mountpoint != NULL && fuse_opt_add_arg(&opts->args, opts->mountpoint) < 0)
         return -1;
+    /* Permissions are always enforced: the kernel checks every access
+     * against the owner, group and mode bits a window shows (SPEC section
+     * 4), so allow_other never lets a user past them. There is no option to
+     * turn this off. */
+    if (fuse_opt_add_arg(&opts->args, "-odefault_permissions") < 0)
+        return -1;
     return name_the_source(opts, positional.fsname_given);
 }
 
@@ -219,12 +249,15 @@ void options_print_help(const char *program)
            "    -o cache=auto|always|never  page cache: auto (default), always, never\n"
            "    -o truncate=zero|ignore  truncating a window below its length: zero the rest\n"
            "                             (default, like a file) or change nothing (like a disk)\n"
+           "    -o umask=NNN             octal permission bits no window or folder shows\n"
            "    --list                   print the windows as a window table; mount nothing\n"
            "    -h   --help              print this help\n"
            "    -V   --version           print the version\n"
            "MODE is ro, rw (the default where the backing file is writable) or cow, and may\n"
            "add ,truncate=zero|ignore for that window (e.g. rw,truncate=ignore).\n"
            "Without a window source there is one window: the whole backing file.\n"
+           "Permissions are always checked (default_permissions): with allow_other, other\n"
+           "users get exactly what a window's owner, group and mode bits allow.\n"
            "\n"
            "FUSE options:\n",
            program, program, program);
