@@ -78,6 +78,11 @@ void window_table_init(struct window_table *table, bool read_only);
 int window_table_add(struct window_table *table, const struct window_spec *spec,
                      const char *default_backing, struct sfs_error *err);
 
+/* window_table_add, then window_spec_free(spec), whatever the result: for
+ * sources that parse a spec only to add it. */
+int window_table_take(struct window_table *table, struct window_spec *spec,
+                      const char *default_backing, struct sfs_error *err);
+
 /* window_table_add on a backing file the table already holds
  * (window_table_backing); spec->backing_path is ignored. */
 int window_table_add_on(struct window_table *table, const struct window_spec *spec,

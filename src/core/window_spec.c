@@ -19,15 +19,22 @@ const char *window_mode_name(enum window_mode mode)
     return mode_names[mode];
 }
 
+/* The index in [first, last] of text in names, or -1. */
+static int find_name(const char *const names[], int first, int last, const char *text)
+{
+    for (int i = first; i <= last; i++)
+        if (strcmp(text, names[i]) == 0)
+            return i;
+    return -1;
+}
+
 int window_mode_parse(const char *text, enum window_mode *out, struct sfs_error *err)
 {
-    for (enum window_mode m = WINDOW_MODE_RO; m <= WINDOW_MODE_COW; m++) {
-        if (strcmp(text, mode_names[m]) == 0) {
-            *out = m;
-            return 0;
-        }
-    }
-    return sfs_error_set(err, "'%s' is not a mode (use ro, rw or cow)", text);
+    int m = find_name(mode_names, WINDOW_MODE_RO, WINDOW_MODE_COW, text);
+    if (m < 0)
+        return sfs_error_set(err, "'%s' is not a mode (use ro, rw or cow)", text);
+    *out = (enum window_mode)m;
+    return 0;
 }
 
 static const char *const truncate_names[] = {
@@ -43,13 +50,11 @@ const char *window_truncate_name(enum window_truncate truncate)
 
 int window_truncate_parse(const char *text, enum window_truncate *out, struct sfs_error *err)
 {
-    for (enum window_truncate t = WINDOW_TRUNCATE_ZERO; t <= WINDOW_TRUNCATE_IGNORE; t++) {
-        if (strcmp(text, truncate_names[t]) == 0) {
-            *out = t;
-            return 0;
-        }
-    }
-    return sfs_error_set(err, "'%s' is not a truncate mode (use zero or ignore)", text);
+    int t = find_name(truncate_names, WINDOW_TRUNCATE_ZERO, WINDOW_TRUNCATE_IGNORE, text);
+    if (t < 0)
+        return sfs_error_set(err, "'%s' is not a truncate mode (use zero or ignore)", text);
+    *out = (enum window_truncate)t;
+    return 0;
 }
 
 #define TRUNCATE_KEY "truncate="

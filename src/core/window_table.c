@@ -158,6 +158,14 @@ int window_table_add(struct window_table *table, const struct window_spec *spec,
     return b == NULL ? -1 : window_table_add_on(table, spec, b, err);
 }
 
+int window_table_take(struct window_table *table, struct window_spec *spec,
+                      const char *default_backing, struct sfs_error *err)
+{
+    int res = window_table_add(table, spec, default_backing, err);
+    window_spec_free(spec);
+    return res;
+}
+
 int window_table_add_on(struct window_table *table, const struct window_spec *spec,
                         struct backing *b, struct sfs_error *err)
 {

@@ -15,8 +15,7 @@
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
     (void)fi;
-    struct tree_entry entry;
-    const struct window *w = window_or_reply(req, ino, &entry);
+    const struct window *w = window_or_reply(req, ino, &(struct tree_entry){0});
     if (w == NULL)
         return;
     struct wio_span span;
@@ -68,8 +67,7 @@ static int written(fuse_req_t req, fuse_ino_t ino, const struct window *w, bool 
 void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
                   struct fuse_file_info *fi)
 {
-    struct tree_entry entry;
-    const struct window *w = window_or_reply(req, ino, &entry);
+    const struct window *w = window_or_reply(req, ino, &(struct tree_entry){0});
     if (w == NULL)
         return;
     struct wio_span span;
@@ -93,8 +91,7 @@ void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_inf
 {
     (void)datasync;
     (void)fi;
-    struct tree_entry entry;
-    const struct window *w = window_or_reply(req, ino, &entry);
+    const struct window *w = window_or_reply(req, ino, &(struct tree_entry){0});
     if (w == NULL)
         return;
     fuse_reply_err(req, -wio_sync(w, 0, UINT64_MAX));
@@ -103,11 +100,10 @@ void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_inf
 /* SEEK_DATA and SEEK_HOLE (SEEK_SET, SEEK_CUR and SEEK_END never reach us). */
 void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
 {
-    (void)fi;
-    struct tree_entry entry;
-    const struct window *w = window_or_reply(req, ino, &entry);
+    const struct window *w = window_or_reply(req, ino, &(struct tree_entry){0});
     if (w == NULL)
         return;
+    (void)fi;
     int64_t pos = wio_seek(w, off, whence);
     if (pos < 0)
         return (void)fuse_reply_err(req, (int)-pos);
@@ -117,11 +113,10 @@ void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse
 void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
                   struct fuse_file_info *fi)
 {
-    (void)fi;
-    struct tree_entry entry;
-    const struct window *w = window_or_reply(req, ino, &entry);
+    const struct window *w = window_or_reply(req, ino, &(struct tree_entry){0});
     if (w == NULL)
         return;
+    (void)fi;
     struct wio_span changed;
     int res = wio_fallocate(w, mode, offset, length, &changed);
     if (res < 0)

@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,31 +101,33 @@ const char *cache_mode_name(enum cache_mode mode)
     return names[mode];
 }
 
+/* Options that only set a flag of struct slicefs_options. */
+static const struct {
+    int key;
+    size_t offset;
+    int keep; /* 1: libfuse sees it too */
+} flags[] = {
+    {KEY_HELP, offsetof(struct slicefs_options, show_help), 0},
+    {KEY_VERSION, offsetof(struct slicefs_options, show_version), 0},
+    {KEY_RO, offsetof(struct slicefs_options, read_only), 1}, /* the kernel mounts ro too */
+    {KEY_LIST, offsetof(struct slicefs_options, list), 0},
+    {KEY_CREATE, offsetof(struct slicefs_options, create), 0},
+    {KEY_EXTEND, offsetof(struct slicefs_options, extend), 0},
+};
+
 /* fuse_opt callback: 0 drops the argument, 1 keeps it for libfuse. */
 static int take_option(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
     (void)outargs;
     struct positional *positional = data;
     struct slicefs_options *opts = positional->opts;
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        if (flags[i].key == key) {
+            *(bool *)((char *)opts + flags[i].offset) = true;
+            return flags[i].keep;
+        }
+    }
     switch (key) {
-    case KEY_HELP:
-        opts->show_help = true;
-        return 0;
-    case KEY_VERSION:
-        opts->show_version = true;
-        return 0;
-    case KEY_RO:
-        opts->read_only = true;
-        return 1; /* the kernel mounts read-only too */
-    case KEY_LIST:
-        opts->list = true;
-        return 0;
-    case KEY_CREATE:
-        opts->create = true;
-        return 0;
-    case KEY_EXTEND:
-        opts->extend = true;
-        return 0;
     case KEY_FSNAME:
         positional->fsname_given = true;
         return 1; /* libfuse's */
