@@ -1,5 +1,6 @@
 #include "slicefs/path_tree.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +188,12 @@ int path_tree_build(struct path_tree *tree, const struct window_table *table, st
         if (tree->nodes[i].child_count > 1) /* qsort(NULL, 0, ...) is undefined */
             qsort(tree->nodes[i].children, tree->nodes[i].child_count, sizeof(uint32_t),
                   compare_children);
+    /* Children sorted by name (the header's invariant; readdir and lookup
+     * rely on it). */
+    for (size_t i = 0; i < tree->count; i++)
+        for (uint32_t k = 1; k < tree->nodes[i].child_count; k++)
+            assert(compare_children(&tree->nodes[i].children[k - 1], &tree->nodes[i].children[k]) <
+                   0);
     sorting_tree = NULL;
     tree->rule_first_ino = tree->count + 1;
     if (attach_rules(tree, table, err) < 0) {

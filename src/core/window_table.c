@@ -1,5 +1,6 @@
 #include "slicefs/window_table.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,6 +268,19 @@ int window_table_map(struct window_table *table, struct sfs_error *err)
         if (backing_map(table->backings[i], err) < 0)
             return -1;
     settle_lengths(table);
+    /* The invariant the header states: every window inside its mapping. */
+    for (size_t i = 0; i < table->count; i++) {
+        const struct window *w = &table->windows[i];
+        uint64_t mapped = w->mode == WINDOW_MODE_COW ? w->backing->size : w->backing->map_len;
+        assert(w->offset <= mapped && w->length <= mapped - w->offset);
+        assert(w->mode == WINDOW_MODE_RO || w->mode == WINDOW_MODE_RW ||
+               w->mode == WINDOW_MODE_COW);
+        assert(w->truncate != WINDOW_TRUNCATE_DEFAULT);
+    }
+    for (size_t i = 0; i < table->rule_count; i++) {
+        const struct window_rule *r = &table->rules[i];
+        assert(r->offset <= r->backing->size && r->total <= r->backing->size - r->offset);
+    }
     return 0;
 }
 

@@ -10,7 +10,8 @@
  * mode, EFBIG, resize), fallocate ranges (fixed windows as a block device,
  * growable ones as their file), SEEK_DATA/SEEK_HOLE mapping, copy ranges
  * between overlapping windows and the copy cap, sync ranges, and that every
- * span lies inside the mapping.
+ * span lies inside the mapping; and that a size refresh racing resizes
+ * never rolls the size back.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/falloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -504,6 +507,36 @@ static void test_sync(void **state)
     assert_int_equal(wio_sync(&w, 0, 10), 0);
 }
 
+struct refresher {
+    struct backing *b;
+    atomic_bool stop;
+};
+
+static void *refresh_loop(void *arg)
+{
+    struct refresher *r = arg;
+    struct stat st;
+    while (!atomic_load(&r->stop))
+        backing_refresh(r->b, &st);
+    return NULL;
+}
+
+/* A size read by fstat (the attribute path) never undoes a concurrent
+ * resize: after the last resize, the size as last seen is the file's. */
+static void test_refresh_never_rolls_back(void **state)
+{
+    struct fixture *f = *state;
+    map_backing(f, true, false);
+    struct refresher r = {.b = &f->b};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, refresh_loop, &r), 0);
+    for (int i = 0; i < 2000; i++)
+        assert_int_equal(backing_resize(&f->b, i % 2 ? 2 * MiB : 3 * MiB + (uint64_t)i, false), 0);
+    atomic_store(&r.stop, true);
+    pthread_join(thread, NULL);
+    assert_int_equal(backing_size_now(&f->b), file_size(f));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -520,6 +553,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_never_rolls_back, setup, teardown),
     };
     struct sfs_error err = {{0}};
     if (guarded_access_init(&err) < 0)
