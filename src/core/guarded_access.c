@@ -68,7 +68,7 @@ struct copy_args {
 static int do_copy(void *arg)
 {
     struct copy_args *a = arg;
-    memcpy(a->dst, a->src, a->len);
+    memmove(a->dst, a->src, a->len); /* the ranges may overlap (one file) */
     return 0;
 }
 

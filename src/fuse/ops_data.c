@@ -126,19 +126,6 @@ void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t 
     fuse_reply_err(req, 0);
 }
 
-struct move_args {
-    unsigned char *dst;
-    const unsigned char *src;
-    size_t len;
-};
-
-static int move_bytes(void *arg)
-{
-    struct move_args *m = arg;
-    memmove(m->dst, m->src, m->len);
-    return 0;
-}
-
 /* Copies between windows (or within one): the backing file system's own
  * copy_file_range where window_io allows it (reflinks where it can), a
  * guarded memmove through the mappings otherwise. The kernel passes no open
@@ -174,8 +161,7 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
     }
     if (copied < 0) {
         struct wio_span src = {(uint64_t)off_in, count}, dst = {(uint64_t)off_out, count};
-        struct move_args m = {wio_data(out, &dst), wio_data(in, &src), (size_t)count};
-        res = guarded_run(move_bytes, &m);
+        res = guarded_copy(wio_data(out, &dst), wio_data(in, &src), (size_t)count);
         if (res < 0)
             return (void)fuse_reply_err(req, -res);
         copied = (ssize_t)count;

@@ -83,16 +83,18 @@ E_LO=$((1048576 + 4097)) E_HI=$((3 * 1048576 + 524288))
 mount_slicefs "$M" "$T/disk.img" -o cache=never \
     -o window=e1:$E_LO:2000000:rw,window=e2:$((2 * 1048576)):$((E_HI - 2 * 1048576)):rw \
     -o window=g:$((6 * 1048576)):end:rw
+# The background jobs stop at the end of their current call (a killed
+# loop would leave a cat holding the mount busy).
 (
     RANDOM=$SEED
-    while :; do
+    while [ ! -e "$T/stop" ]; do
         truncate -s $(((2 + RANDOM % 11) * 1048576 + RANDOM)) "$T/disk.img"
         sleep 0.02
     done
 ) &
 JOBS+=($!)
 (
-    while :; do
+    while [ ! -e "$T/stop" ]; do
         cat "$M/g" >/dev/null 2>&1 || true
         head -c 4096 /dev/zero | dd of="$M/g" bs=4096 seek=$((RANDOM % 2048)) conv=notrunc \
             status=none 2>/dev/null || true
@@ -102,6 +104,10 @@ JOBS+=($!)
 status=0
 "$EXERCISER" -r "$T/disk.img" $((SEED + 4)) "$STEPS" "$M/e1:$E_LO:2000000:rw" \
     "$M/e2:$((2 * 1048576)):$((E_HI - 2 * 1048576)):rw" || status=$?
+touch "$T/stop"
+for pid in "${JOBS[@]}"; do
+    wait_gone "$pid" || fail "e: a background job did not stop within $DEADLINE s"
+done
 stop_jobs
 [ "$status" -eq 0 ] || fail "e: the exerciser failed with the file resized outside (status $status)"
 kill -0 "$DAEMON_PID" || fail "e: the daemon died"
