@@ -15,6 +15,9 @@ export LC_ALL=C
 
 TEST_NAME=$(basename "$0" .sh)
 T=$(mktemp -d "${TMPDIR:-/tmp}/slicefs-$TEST_NAME.XXXXXX")
+# The daemons keep their state (per-window times) in the test's folder,
+# never in the home of whoever runs the suite.
+export XDG_STATE_HOME=$T/xdg-state
 MOUNTS=()   # mount points we mounted and have not unmounted yet
 PIDS=()     # daemons we started
 DEADLINE=${SLICEFS_TEST_DEADLINE:-20}   # seconds for any one wait
