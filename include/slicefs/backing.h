@@ -56,8 +56,7 @@ struct backing {
     unsigned char *shared_map;  /* NULL unless mapped */
     unsigned char *private_map; /* NULL unless mapped */
     /* Change detection for cache=auto; atomics, shared by request threads. */
-    _Atomic uint64_t seen_stamp; /* size and mtime when last checked */
-    atomic_bool written;         /* written through the mount since then */
+    _Atomic uint64_t seen_stamp; /* size and ctime when last checked or changed by us */
     atomic_int writeback_error;  /* first failed write-back (errno), sticky */
     atomic_bool limit_reached;   /* backing_limit_first_reached was called */
 };
@@ -131,17 +130,20 @@ bool backing_holds(const struct backing *b, uint64_t off, uint64_t len);
 /* The page size the mappings work in. */
 uint64_t backing_page_size(void);
 
-/* Records that the mount wrote to the backing file (cheap; I/O path). */
-static inline void backing_note_write(struct backing *b)
-{
-    if (!atomic_load_explicit(&b->written, memory_order_relaxed))
-        atomic_store_explicit(&b->written, true, memory_order_relaxed);
-}
+/* Change detection: the file's stamp is its size and ctime, which nobody
+ * can set back (touch can set the mtime back; the kernel moves the ctime
+ * on every change, also on touch). The mount records the stamp the file has
+ * after each change it makes itself, so that what it sees later and did
+ * not make is a change from outside. (A change from outside between the
+ * mount's own change and its fstat right after is taken for the mount's.) */
 
-/* Has the backing file changed (size or mtime) since the last call, other
- * than by writes through the mount? The first call answers true. Returns
- * 1, 0, or a negative errno. */
-int backing_changed_outside(struct backing *b);
+/* Records that the mount just changed the file (after a write, a
+ * truncation, a hole punched, times set): its stamp now is ours. One fstat. */
+void backing_note_write(struct backing *b);
+
+/* Whether st, the file's status just read, shows a change the mount did not
+ * make since the last call (or the last backing_note_write). */
+bool backing_changed_outside(struct backing *b, const struct stat *st);
 
 /* Syncs and unmaps everything, closes the file. Returns 0, or the first
  * negative errno that the final write-back reported. */

@@ -338,20 +338,26 @@ bool backing_holds(const struct backing *b, uint64_t off, uint64_t len)
     return off <= size && len <= size - off;
 }
 
-int backing_changed_outside(struct backing *b)
+static uint64_t stamp_of(const struct stat *st)
 {
-    struct stat st;
-    if (fstat(b->fd, &st) < 0)
-        return -errno;
     /* Each step of mix() is a bijection, so a change of any one of size,
      * seconds or nanoseconds always changes the stamp. */
-    uint64_t stamp = mix(mix(mix((uint64_t)st.st_size) ^ (uint64_t)st.st_mtim.tv_sec) ^
-                         (uint64_t)st.st_mtim.tv_nsec);
-    if (stamp == 0)
-        stamp = 1; /* 0 is the value before the first check */
-    bool ours = atomic_exchange(&b->written, false);
-    uint64_t before = atomic_exchange(&b->seen_stamp, stamp);
-    return before != stamp && !(ours && before != 0);
+    uint64_t stamp = mix(mix(mix((uint64_t)st->st_size) ^ (uint64_t)st->st_ctim.tv_sec) ^
+                         (uint64_t)st->st_ctim.tv_nsec);
+    return stamp == 0 ? 1 : stamp; /* 0 is the value before the first check */
+}
+
+void backing_note_write(struct backing *b)
+{
+    struct stat st;
+    if (fstat(b->fd, &st) == 0)
+        atomic_store(&b->seen_stamp, stamp_of(&st));
+}
+
+bool backing_changed_outside(struct backing *b, const struct stat *st)
+{
+    uint64_t stamp = stamp_of(st);
+    return atomic_exchange(&b->seen_stamp, stamp) != stamp;
 }
 
 int backing_close(struct backing *b)

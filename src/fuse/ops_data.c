@@ -47,20 +47,18 @@ static int copy_request(void *arg)
 }
 
 /* After count bytes at off of w changed through the mount: O_DSYNC and
- * O_SYNC handles wait for them to be durable; overlapping windows drop
- * their cached pages. Returns 0 or a negative errno. */
+ * O_SYNC handles wait for them to be durable; every window over them gets
+ * new times and the others drop their cached pages (bytes_changed).
+ * Returns 0 or a negative errno. */
 static int written(fuse_req_t req, fuse_ino_t ino, const struct window *w, bool sync, uint64_t off,
                    uint64_t count)
 {
-    if (w->mode == WINDOW_MODE_RW) {
-        backing_note_write(w->backing);
-        if (sync) {
-            int res = wio_sync(w, off, count);
-            if (res < 0)
-                return res;
-        }
+    if (w->mode == WINDOW_MODE_RW && sync) {
+        int res = wio_sync(w, off, count);
+        if (res < 0)
+            return res;
     }
-    invalidate_overlaps(fs_of(req), ino, w, off, count);
+    bytes_changed(fs_of(req), ino, w, off, count);
     return 0;
 }
 
@@ -122,7 +120,7 @@ void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t 
     if (res < 0)
         return reply_refused(req, w, res);
     if (changed.count > 0)
-        invalidate_overlaps(fs_of(req), ino, w, changed.off, changed.count);
+        bytes_changed(fs_of(req), ino, w, changed.off, changed.count);
     fuse_reply_err(req, 0);
 }
 

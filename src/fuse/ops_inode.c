@@ -23,8 +23,9 @@ static struct shown_attr window_shown(const struct slicefs_fs *fs, const struct 
     return permission_window_attr(w->mode, &b, fs->uid, fs->umask);
 }
 
-/* Fills st for inode ino. Returns 0 or a negative errno. */
-static int fill_attr(const struct slicefs_fs *fs, fuse_ino_t ino, struct stat *st)
+/* Fills st for inode ino, after taking note of a change of its backing
+ * file from outside (outside_change). Returns 0 or a negative errno. */
+static int fill_attr(struct slicefs_fs *fs, fuse_ino_t ino, struct stat *st)
 {
     struct tree_entry entry;
     if (!path_tree_resolve(&fs->tree, ino, &entry))
@@ -54,6 +55,7 @@ static int fill_attr(const struct slicefs_fs *fs, fuse_ino_t ino, struct stat *s
     } else if (fstat(w->backing->fd, &backing) < 0) {
         return -errno;
     }
+    outside_change(fs, ino, w, &backing);
     uint64_t length = window_length(w);
     struct shown_attr shown = window_shown(fs, w, &backing);
     st->st_mode = S_IFREG | shown.mode;
@@ -67,8 +69,10 @@ static int fill_attr(const struct slicefs_fs *fs, fuse_ino_t ino, struct stat *s
         w->mode == WINDOW_MODE_COW ? length : backing_allocated(w->backing, w->offset, length);
     st->st_blocks = (blkcnt_t)((allocated + 511) / 512);
     st->st_atim = backing.st_atim;
-    st->st_mtim = backing.st_mtim;
-    st->st_ctim = backing.st_ctim;
+    if (!window_times_get(&fs->times, w, &st->st_mtim, &st->st_ctim)) {
+        st->st_mtim = backing.st_mtim; /* -o nostate: the backing file's */
+        st->st_ctim = backing.st_ctim;
+    }
     return 0;
 }
 
@@ -143,9 +147,17 @@ static int check_setattr(fuse_req_t req, fuse_ino_t ino, const struct stat *attr
     return 0;
 }
 
-/* Sets the backing file's times (a window's times are the backing file's). */
-static int set_times(const struct window *w, const struct stat *attr, int to_set)
+/* Sets a window's times: its own (kept in the state), or with -o nostate
+ * the backing file's. */
+static int set_times(struct slicefs_fs *fs, const struct window *w, const struct stat *attr,
+                     int to_set)
 {
+    if (window_times_on(&fs->times)) {
+        if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))
+            window_times_touch(&fs->times, w,
+                               to_set & FUSE_SET_ATTR_MTIME_NOW ? NULL : &attr->st_mtim);
+        return 0; /* the atime stays the backing file's */
+    }
     struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
     if (to_set & FUSE_SET_ATTR_ATIME_NOW)
         times[0].tv_nsec = UTIME_NOW;
@@ -162,7 +174,10 @@ static int set_times(const struct window *w, const struct stat *attr, int to_set
         return 0;
     if (w->mode == WINDOW_MODE_RO)
         return -EPERM;
-    return futimens(w->backing->fd, times) < 0 ? -errno : 0;
+    if (futimens(w->backing->fd, times) < 0)
+        return -errno;
+    backing_note_write(w->backing); /* its ctime moved: ours */
+    return 0;
 }
 
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -188,9 +203,9 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
         if (truncated < 0)
             return reply_refused(req, w, truncated);
         if (changed.count > 0)
-            invalidate_overlaps(fs, ino, w, changed.off, changed.count);
+            bytes_changed(fs, ino, w, changed.off, changed.count);
     }
-    res = set_times(w, attr, to_set);
+    res = set_times(fs, w, attr, to_set);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
     reply_attr(req, ino);
@@ -288,6 +303,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                                                    : PERMISSION_READ;
     if (!caller_may(req, &shown, want))
         return (void)fuse_reply_err(req, EACCES);
+    bool changed = outside_change(fs, ino, w, &backing);
     switch (fs->cache) {
     case CACHE_NEVER:
         fi->direct_io = 1;
@@ -297,13 +313,9 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         break;
     case CACHE_AUTO:
         /* Writes through the mount keep every window's pages coherent; a
-         * change from outside (size or mtime) drops this window's pages
-         * now, and the other windows' of the same file. */
-        fi->keep_cache = 1;
-        if (backing_changed_outside(w->backing) != 0) {
-            fi->keep_cache = 0;
-            invalidate_overlaps(fs, ino, w, 0, window_length(w));
-        }
+         * change from outside (size or ctime) drops the changed windows'
+         * pages (outside_change), this one's now. */
+        fi->keep_cache = !changed;
         break;
     }
     fi->fh = fi->flags & O_DSYNC ? FH_SYNC : 0; /* O_SYNC includes O_DSYNC */

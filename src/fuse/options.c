@@ -18,6 +18,9 @@ enum {
     KEY_EXTEND,
     KEY_FSNAME,
     KEY_UMASK,
+    KEY_DIGEST,
+    KEY_STATE,
+    KEY_NOSTATE,
 };
 
 /* Non-option arguments, gathered before we know what they are. */
@@ -43,6 +46,10 @@ static const struct fuse_opt option_spec[] = {
     FUSE_OPT_KEY("extend", KEY_EXTEND),
     FUSE_OPT_KEY("fsname=", KEY_FSNAME),
     FUSE_OPT_KEY("umask=", KEY_UMASK),
+    FUSE_OPT_KEY("--digest", KEY_DIGEST),
+    FUSE_OPT_KEY("digest", KEY_DIGEST),
+    FUSE_OPT_KEY("state=", KEY_STATE),
+    FUSE_OPT_KEY("nostate", KEY_NOSTATE),
     FUSE_OPT_END,
 };
 
@@ -69,7 +76,7 @@ static int name_the_source(struct slicefs_options *opts, bool fsname_given)
     for (size_t i = 0; source == NULL && i < opts->source_count; i++)
         if (opts->sources[i].source == &source_table)
             source = opts->sources[i].arg;
-    if (fsname_given || source == NULL || opts->list)
+    if (fsname_given || source == NULL || opts->list || opts->digest)
         return 0;
     char *real = realpath(source, NULL);
     const char *name = real ? real : source;
@@ -113,6 +120,8 @@ static const struct {
     {KEY_LIST, offsetof(struct slicefs_options, list), 0},
     {KEY_CREATE, offsetof(struct slicefs_options, create), 0},
     {KEY_EXTEND, offsetof(struct slicefs_options, extend), 0},
+    {KEY_DIGEST, offsetof(struct slicefs_options, digest), 0},
+    {KEY_NOSTATE, offsetof(struct slicefs_options, no_state), 0},
 };
 
 /* fuse_opt callback: 0 drops the argument, 1 keeps it for libfuse. */
@@ -149,6 +158,14 @@ static int take_option(void *data, const char *arg, int key, struct fuse_args *o
         fprintf(stderr, "slicefs: truncate=: %s\n", err.msg);
         return -1;
     }
+    case KEY_STATE:
+        free(opts->state);
+        opts->state = strdup(arg + strlen("state="));
+        if (opts->state == NULL || opts->state[0] == '\0') {
+            fprintf(stderr, "slicefs: state=: give a file or a folder (or -o nostate)\n");
+            return -1;
+        }
+        return 0;
     case KEY_UMASK: {
         /* Octal, like umask(1) and mount's umask=: only narrows. */
         const char *value = arg + strlen("umask=");
@@ -201,8 +218,8 @@ int options_parse(int argc, char **argv, struct slicefs_options *opts)
         free(positional.args[1]);
         return -1;
     }
-    /* --list [BACKING]; BACKING MOUNTPOINT; or MOUNTPOINT alone (table=). */
-    if (opts->list || positional.count == 2) {
+    /* --list/--digest [BACKING]; BACKING MOUNTPOINT; or MOUNTPOINT alone. */
+    if (opts->list || opts->digest || positional.count == 2) {
         opts->backing = positional.args[0];
         opts->mountpoint = positional.args[1];
     } else {
@@ -211,13 +228,14 @@ int options_parse(int argc, char **argv, struct slicefs_options *opts)
     bool has_table = false;
     for (size_t i = 0; i < opts->source_count; i++)
         has_table |= opts->sources[i].source == &source_table;
-    if (!opts->list && positional.count == 1 && !has_table) {
+    if (!opts->list && !opts->digest && positional.count == 1 && !has_table) {
         fprintf(stderr, "slicefs: missing MOUNTPOINT (usage: slicefs [options] BACKING "
                         "MOUNTPOINT, or -o table=FILE MOUNTPOINT)\n");
         return -1;
     }
-    if (opts->list && opts->mountpoint != NULL) {
-        fprintf(stderr, "slicefs: --list takes no MOUNTPOINT (it mounts nothing)\n");
+    if ((opts->list || opts->digest) && opts->mountpoint != NULL) {
+        fprintf(stderr, "slicefs: --%s takes no MOUNTPOINT (it mounts nothing)\n",
+                opts->list ? "list" : "digest");
         return -1;
     }
     if (opts->mountpoint != NULL && fuse_opt_add_arg(&opts->args, opts->mountpoint) < 0)
@@ -236,6 +254,7 @@ void options_print_help(const char *program)
     printf("usage: %s [options] BACKING MOUNTPOINT\n"
            "       %s [options] -o table=FILE MOUNTPOINT\n"
            "       %s --list [options] [BACKING]\n"
+           "       %s --digest [options] [BACKING]\n"
            "\n"
            "Exposes windows (offset, length) of backing files as files under MOUNTPOINT.\n"
            "\n"
@@ -253,7 +272,11 @@ void options_print_help(const char *program)
            "    -o truncate=zero|ignore  truncating a window below its length: zero the rest\n"
            "                             (default, like a file) or change nothing (like a disk)\n"
            "    -o umask=NNN             octal permission bits no window or folder shows\n"
+           "    -o state=FILE|FOLDER     where per-window times and digests are kept (default:\n"
+           "                             $XDG_STATE_HOME/slicefs, ~/.local/state/slicefs)\n"
+           "    -o nostate               no state: windows show the backing file's times\n"
            "    --list                   print the windows as a window table; mount nothing\n"
+           "    --digest                 print every window's SHA-256 (sha256sum -c format)\n"
            "    -h   --help              print this help\n"
            "    -V   --version           print the version\n"
            "MODE is ro, rw (the default where the backing file is writable) or cow, and may\n"
@@ -263,7 +286,7 @@ void options_print_help(const char *program)
            "users get exactly what a window's owner, group and mode bits allow.\n"
            "\n"
            "FUSE options:\n",
-           program, program, program);
+           program, program, program, program);
     fuse_cmdline_help();
     fuse_lowlevel_help();
 }
@@ -275,6 +298,7 @@ void options_free(struct slicefs_options *opts)
     free(opts->sources);
     free(opts->backing);
     free(opts->mountpoint);
+    free(opts->state);
     fuse_opt_free_args(&opts->args);
     memset(opts, 0, sizeof *opts);
 }

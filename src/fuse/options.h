@@ -3,6 +3,7 @@
  *   slicefs [options] BACKING MOUNTPOINT
  *   slicefs [options] -o table=FILE MOUNTPOINT
  *   slicefs --list [options] [BACKING]
+ *   slicefs --digest [options] [BACKING]
  *
  * slicefs's own options (window=, table=, ro, --list, --help, --version)
  * are taken out; everything else stays in args for libfuse, which refuses
@@ -39,6 +40,9 @@ struct slicefs_options {
     enum window_truncate truncate; /* -o truncate=zero|ignore, or the default */
     mode_t umask;                  /* -o umask=NNN: bits no window or folder shows */
     bool list;                     /* --list: print the window table, mount nothing */
+    bool digest;                   /* --digest: print every window's SHA-256, mount nothing */
+    char *state;                   /* -o state=FILE|FOLDER, or NULL: the default folder */
+    bool no_state;                 /* -o nostate */
     bool show_help;
     bool show_version;
     struct fuse_args args; /* what is left, for libfuse */
