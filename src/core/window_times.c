@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -219,11 +220,33 @@ static void run_job(struct pass *p, uint64_t k)
     }
 }
 
+/* Unmaps (the page cache keeps them) the records of chunks before member
+ * end, so that a pass over a million chunks does not hold 64 MiB of
+ * records in the daemon's memory. A record still being written there is
+ * safe: a shared file mapping faults the page back in. */
+static void release_records(const struct pass *p, uint64_t end)
+{
+    struct state_file *file = &p->t->per_backing[p->b->index].file;
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uintptr_t from = (uintptr_t)&file->records[p->t->rule_first_record];
+    uintptr_t to = (uintptr_t)&file->records[p->t->rule_first_record + end];
+    from = (from + page - 1) / page * page;
+    to = to / page * page;
+    if (to > from)
+        madvise((void *)from, to - from, MADV_DONTNEED);
+}
+
+enum { RELEASE_EVERY = 1 << 14 }; /* chunks: 1 MiB of records */
+
 static void *worker(void *arg)
 {
     struct pass *p = arg;
-    for (uint64_t k; (k = atomic_fetch_add(&p->next, 1)) < p->job_count;)
+    for (uint64_t k; (k = atomic_fetch_add(&p->next, 1)) < p->job_count;) {
         run_job(p, k);
+        if (k >= p->listed_count && (k - p->listed_count + 1) % RELEASE_EVERY == 0 &&
+            k - p->listed_count + 1 >= 2 * RELEASE_EVERY)
+            release_records(p, k - p->listed_count + 1 - RELEASE_EVERY);
+    }
     pthread_mutex_lock(&p->lock);
     p->running--;
     pthread_cond_signal(&p->finished);
@@ -289,6 +312,8 @@ static void run_pass(struct pass *p, window_times_progress *progress, void *prog
     pthread_mutex_unlock(&p->lock);
     for (unsigned i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
+    if (p->rule_count > 0)
+        release_records(p, p->rule_count);
     if (progress != NULL && p->total > 0)
         progress(progress_arg, p->total, p->total, seconds_since(&start));
     pthread_cond_destroy(&p->finished);
