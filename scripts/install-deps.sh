@@ -11,6 +11,7 @@ packages=(
     fdisk                              # sfdisk, to make test images
     libcmocka-dev                      # unit tests
     fio attr                           # integration tests and benchmarks
+    rsync restic borgbackup xxhash     # backups with real tools (test_backup_tools), xxhsum (bench)
     valgrind                           # unit tests under valgrind (CI)
     clang libclang-rt-14-dev           # fuzzing
     clang-format                       # the format check (CI)

@@ -22,6 +22,7 @@
 #define SLICEFS_WINDOW_TIMES_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -34,6 +35,7 @@ struct backing_times {
     struct state_file file;
     bool open;
     pthread_mutex_t scan_lock; /* one rescan at a time */
+    atomic_bool changed;       /* a window's bytes changed since the mount began */
 };
 
 struct window_times {
@@ -58,8 +60,10 @@ struct window_times_options {
 
 /* Opens the state of every backing file of table (mapped, before the
  * mount goes live), digests the windows that need it and settles their
- * times. Returns 0, or -1 with a message (a state file that cannot be
- * made). A state that cannot be used is only warned of. */
+ * times. Returns 0, or -1 with a message when the state asked for (-o
+ * state=) cannot be made. Where the default place cannot be used, warns and
+ * goes on without state; an old state that cannot be used is only warned
+ * of and made anew. */
 int window_times_open(struct window_times *t, const struct window_table *table,
                       const struct window_times_options *options, struct sfs_error *err);
 

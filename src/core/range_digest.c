@@ -16,19 +16,26 @@
 enum { BUFFER_BYTES = 1 << 20, BLOCK_BYTES = 1 << 20 };
 
 static const unsigned char zeros[1 << 16];
-static unsigned char zero_block[8]; /* block_hash of BLOCK_BYTES zeros */
 
-static void block_hash(const unsigned char *p, size_t n, unsigned char le[8]);
-
-static void hash_zero_block(void)
+/* block_hash of n zero bytes (n <= BLOCK_BYTES), without a buffer: the
+ * last length asked for is kept per thread (the chunks of a sparse image
+ * all have one length). */
+static void zero_block_hash(uint64_t n, unsigned char le[8])
 {
-    XXH3_state_t state;
-    XXH3_64bits_reset(&state);
-    for (size_t done = 0; done < BLOCK_BYTES; done += sizeof zeros)
-        XXH3_64bits_update(&state, zeros, sizeof zeros);
-    uint64_t h = XXH3_64bits_digest(&state);
-    for (int i = 0; i < 8; i++)
-        zero_block[i] = (unsigned char)(h >> (8 * i));
+    static _Thread_local uint64_t kept_len;
+    static _Thread_local unsigned char kept[8];
+    if (n != kept_len || n == 0) {
+        XXH3_state_t state;
+        XXH3_64bits_reset(&state);
+        for (uint64_t done = 0; done < n; done += sizeof zeros)
+            XXH3_64bits_update(&state, zeros,
+                               n - done < sizeof zeros ? (size_t)(n - done) : sizeof zeros);
+        uint64_t h = XXH3_64bits_digest(&state);
+        for (int i = 0; i < 8; i++)
+            kept[i] = (unsigned char)(h >> (8 * i));
+        kept_len = n;
+    }
+    memcpy(le, kept, 8);
 }
 
 size_t digest_size(enum digest_kind kind)
@@ -210,30 +217,30 @@ int range_digest(int fd, uint64_t off, uint64_t len, enum digest_kind kind, unsi
 
     struct hasher h;
     int res = hasher_init(&h, kind);
-    unsigned char *buf = res == 0 ? malloc(BLOCK_BYTES) : NULL;
-    if (buf == NULL) {
+    if (res < 0) {
         hasher_free(&h);
-        return -ENOMEM;
+        return res;
     }
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, hash_zero_block);
+    unsigned char *buf = NULL; /* only when there is data to read */
     for (uint64_t pos = off; pos < end && res == 0;) {
         uint64_t n = end - pos < BLOCK_BYTES ? end - pos : BLOCK_BYTES;
         if (pos >= hole)
             next_data(fd, pos, end, &data, &hole);
+        bool is_hole = data >= pos + n;
+        if (!is_hole && buf == NULL && (buf = malloc(BLOCK_BYTES)) == NULL) {
+            res = -ENOMEM;
+            break;
+        }
         if (kind == DIGEST_XXH128) {
             unsigned char le[8];
-            if (data >= pos + n && n == BLOCK_BYTES) { /* a whole block of hole */
-                memcpy(le, zero_block, 8);
-            } else {
-                res = read_block(fd, buf, pos, n, end, &data, &hole, bytes_read);
+            if (is_hole)
+                zero_block_hash(n, le);
+            else if ((res = read_block(fd, buf, pos, n, end, &data, &hole, bytes_read)) == 0)
                 block_hash(buf, (size_t)n, le);
-            }
             hasher_update(&h, le, sizeof le);
-        } else if (data >= pos + n) {
+        } else if (is_hole) {
             hasher_zeros(&h, n);
-        } else {
-            res = read_block(fd, buf, pos, n, end, &data, &hole, bytes_read);
+        } else if ((res = read_block(fd, buf, pos, n, end, &data, &hole, bytes_read)) == 0) {
             hasher_update(&h, buf, (size_t)n);
         }
         pos += n;

@@ -100,6 +100,9 @@ void window_times_changed(const struct window_times *t, const struct window *w)
     struct window_record *r = window_times_record(t, w);
     if (r == NULL)
         return;
+    atomic_bool *changed = &t->per_backing[w->backing->index].changed;
+    if (!atomic_load_explicit(changed, memory_order_relaxed))
+        atomic_store(changed, true);
     int64_t c = advance(r, now_ns());
     atomic_store(&r->mtime_ns, c);
     forget_digests(r);
@@ -459,7 +462,17 @@ int window_times_open(struct window_times *t, const struct window_table *table,
         free(path);
         if (res < 0) {
             window_times_abandon(t);
-            return -1;
+            if (options->state != NULL)
+                return -1; /* asked for: the mount is refused */
+            /* The default place cannot be used (a user without a home, a
+             * read-only one): the mount goes on without state. */
+            if (options->warn != NULL) {
+                char message[sizeof err->msg + 96];
+                snprintf(message, sizeof message,
+                         "%s; windows show their backing files' times (no state)", err->msg);
+                options->warn(message);
+            }
+            return 0;
         }
     }
     return 0;
@@ -506,8 +519,11 @@ int window_times_close(struct window_times *t, struct sfs_error *err)
         if (!bt->open)
             continue;
         const struct backing *b = t->table->backings[i];
-        struct pass p = {.t = t, .b = b, .kind = PASS_CLOSE};
-        run_pass(&p, NULL, NULL);
+        /* Nothing changed through the mount: every digest is still known. */
+        if (atomic_load(&bt->changed)) {
+            struct pass p = {.t = t, .b = b, .kind = PASS_CLOSE};
+            run_pass(&p, NULL, NULL);
+        }
         struct stat st;
         struct sfs_error one = {{0}};
         int res = fstat(b->fd, &st) < 0

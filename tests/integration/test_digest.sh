@@ -17,7 +17,7 @@ printf '%s\n' 'new\nline\\slash 1M 100' >"$T/odd.tab"
 SRC=layout=chunks:1M,window=hdr:0:4K,table=$T/odd.tab
 "$SLICEFS" --digest -o "$SRC" "$img" >"$T/list" ||
     fail "--digest failed"
-[ "$(wc -l <"$T/list")" = 8 ] || { cat "$T/list" >&2; fail "--digest did not print 8 windows"; }
+[ "$(wc -l <"$T/list")" = 7 ] || { cat "$T/list" >&2; fail "--digest did not print 7 windows (5 chunks, hdr, the odd one)"; }
 grep -q '^\\[0-9a-f]\{64\}  new\\nline\\\\slash$' "$T/list" || { cat "$T/list" >&2; fail "an odd name is not escaped as sha256sum does"; }
 [ "$(grep '  00000004$' "$T/list" | cut -c1-64)" = "$(head -c 1M /dev/zero | sha256sum | cut -c1-64)" ] ||
     fail "the digest of a hole is not the digest of zeros"

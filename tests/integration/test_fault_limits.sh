@@ -105,7 +105,7 @@ refused "^fuse: failed to open /dev/fuse: Too many open files$" \
     "$T/with-fds" 4 "$SLICEFS" -f -o nostate "$T/disk.img" "$M"
 ! is_mounted "$M" || fail "slicefs under ulimit -n 4 left $M mounted"
 refused "^slicefs: state file '.*\.state\.tmp\.[0-9]+': Too many open files$" \
-    "$T/with-fds" 4 "$SLICEFS" -f "$T/disk.img" "$M"
+    "$T/with-fds" 4 "$SLICEFS" -f -o state="$T/disk.state" "$T/disk.img" "$M"
 ! is_mounted "$M" || fail "slicefs under ulimit -n 4 left $M mounted"
 
 # --- A backing file on a read-only file system ------------------------------

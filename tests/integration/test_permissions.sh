@@ -142,7 +142,8 @@ mkdir "$T/u" "$T/u/m" "$T/u/m2"
 cp "$T/owned.img" "$T/u/mine.img"
 chown -R $U:$U "$T/u"
 chmod 0644 "$T/u/mine.img"
-AS=(setpriv --reuid=$U --regid=$U --clear-groups)
+# The user's daemon keeps its state where the user may write.
+AS=(env XDG_STATE_HOME="$T/u/state" setpriv --reuid=$U --regid=$U --clear-groups)
 
 # Without user_allow_other, allow_other is refused, and nothing is mounted.
 expect_fail_mount "$T/u/m" "user_allow_other" "$T/u/mine.img" -o allow_other

@@ -161,4 +161,13 @@ unmount_slicefs "$M"
 mount_slicefs "$M" "$img" -o layout=chunks:1M
 unmount_slicefs "$M"
 ls "$XDG_STATE_HOME"/slicefs/*.state >/dev/null || fail "no state in the default folder ($XDG_STATE_HOME)"
+# A default folder that cannot be made: a warning, and a mount without state.
+XDG_STATE_HOME=/proc/no-such-folder mount_slicefs "$M" "$img" -o layout=chunks:1M
+grep -q "state folder '/proc/no-such-folder/slicefs'.*(no state)" "$DAEMON_LOG" ||
+    { cat "$DAEMON_LOG" >&2; fail "no warning for a default state folder that cannot be made"; }
+[ "$(ns "$M/00000000")" = "$(ns "$img")" ] || fail "without state, a window's mtime is not the file's"
+unmount_slicefs "$M"
+# One asked for (-o state=) that cannot be made: refused, nothing mounted.
+expect_fail_mount "$M" "state file '/proc/no-such-folder/x[^']*': No such file or directory" \
+    "$img" -o layout=chunks:1M,state=/proc/no-such-folder/x
 echo ok
