@@ -1,3 +1,10 @@
+/* fuse_ops.c - init (what slicefs asks of the kernel and libfuse) and the
+ * operation table. */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <unistd.h>
+
 #include "fuse_compat.h"
 #include "log.h"
 #include "ops.h"
@@ -24,18 +31,38 @@ static void log_io_uring(const struct slicefs_fs *fs, struct fuse_conn_info *con
 #endif
 }
 
+/* libfuse's room for a request's header (FUSE_BUFFER_HEADER_SIZE). */
+#define REQUEST_HEADER_BYTES 4096
+
+/* Can this process size a pipe to hold bytes? */
+static bool pipe_can_hold(size_t bytes)
+{
+    int fds[2];
+    if (bytes > INT_MAX || pipe2(fds, O_CLOEXEC) < 0)
+        return false;
+    int size = fcntl(fds[0], F_SETPIPE_SZ, (int)bytes);
+    close(fds[0]);
+    close(fds[1]);
+    return size >= (int)bytes;
+}
+
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
     struct slicefs_fs *fs = userdata;
     /* As large as the kernel allows (fs.fuse.max_pages_limit) and libfuse
      * can take: fewer round trips for large reads and writes. */
     conn->max_write = compat_max_request_bytes();
-    /* Requests are read into libfuse's buffer and copied from there into
-     * the mapped pages. Splicing them through a pipe would need a pipe of
-     * max_write plus a header, more than pipe-max-size (1 MiB) allows
-     * without CAP_SYS_RESOURCE: libfuse would try it once per thread and
-     * fall back, so it is not asked for. */
-    compat_unwant(conn, FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_MOVE);
+    /* A write's bytes spliced through a pipe go from the kernel's pages
+     * (with direct I/O: the writer's own) straight into the mapping, one
+     * copy instead of two. libfuse needs a pipe of max_write and a page of
+     * header, more than pipe-max-size (1 MiB) allows unless root raised it
+     * or the daemon has CAP_SYS_RESOURCE; without that, it would try once
+     * per thread and fall back, so requests are then read into libfuse's
+     * buffer and copied from there. Replies never splice: they are iovecs
+     * into the mapping. */
+    compat_unwant(conn, FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_MOVE | FUSE_CAP_SPLICE_WRITE);
+    if (pipe_can_hold((size_t)conn->max_write + REQUEST_HEADER_BYTES))
+        compat_want(conn, FUSE_CAP_SPLICE_READ);
     /* O_TRUNC must arrive as a SETATTR of the size, the one place that
      * zero-fills a window and drops the kernel's stale pages. */
     compat_unwant(conn, FUSE_CAP_ATOMIC_O_TRUNC);

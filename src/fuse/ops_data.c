@@ -57,6 +57,9 @@ static int copy_request(void *arg)
 {
     struct copy_request *c = arg;
     c->copied = fuse_buf_copy(c->dst, c->src, 0);
+    /* From a spliced request, a read(2) into a lost page: EFAULT. */
+    if (c->copied == -EFAULT)
+        return -EIO;
     return c->copied < 0 ? (int)c->copied : 0;
 }
 
