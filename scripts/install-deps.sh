@@ -1,6 +1,9 @@
 #!/bin/bash
 # Installs the Debian packages slicefs needs to build and test, if missing.
 # Run as root (or through sudo). Used by scripts/demo.sh and .ci/run.
+#   --libfuse-3.18   also what scripts/libfuse-3.18.sh needs to build
+#                    libfuse 3.18 from Debian's source package (meson, ninja,
+#                    liburing, libnuma); then run that script.
 set -euo pipefail
 
 packages=(
@@ -17,6 +20,10 @@ packages=(
     clang-format                       # the format check (CI)
     debhelper dpkg-dev lintian         # the Debian package (test_deb)
 )
+
+if [ "${1:-}" = --libfuse-3.18 ]; then
+    packages+=(meson ninja-build liburing-dev libnuma-dev dpkg-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
