@@ -25,7 +25,8 @@
 #include <unistd.h>
 
 #ifdef FUSE_HOTFIX_VERSION
-#define LARGE_REQUESTS (FUSE_MINOR_VERSION > 17 || (FUSE_MINOR_VERSION == 17 && FUSE_HOTFIX_VERSION >= 2))
+#define LARGE_REQUESTS                                                                             \
+    (FUSE_MINOR_VERSION > 17 || (FUSE_MINOR_VERSION == 17 && FUSE_HOTFIX_VERSION >= 2))
 #else
 #define LARGE_REQUESTS 0
 #endif
