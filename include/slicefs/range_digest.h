@@ -16,6 +16,8 @@
 #ifndef SLICEFS_RANGE_DIGEST_H
 #define SLICEFS_RANGE_DIGEST_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +37,11 @@ size_t digest_size(enum digest_kind kind);
  * bytes_read is not NULL (progress; atomic add). */
 int range_digest(int fd, uint64_t off, uint64_t len, enum digest_kind kind, unsigned char *out,
                  uint64_t *bytes_read);
+
+/* range_digest, given up (-ECANCELED) as soon as *stop is true (checked
+ * every 1 MiB). */
+int range_digest_until(int fd, uint64_t off, uint64_t len, enum digest_kind kind,
+                       unsigned char *out, uint64_t *bytes_read, const atomic_bool *stop);
 
 /* Digests len bytes of memory at p (a cow overlay, through guarded_run: a
  * lost page is -EIO). Returns 0 or -EIO. */

@@ -24,6 +24,11 @@ static void print_warning(const char *message)
     log_msg(LOG_WARNING, "warning: %s", message);
 }
 
+static void print_info(const char *message)
+{
+    log_msg(LOG_INFO, "%s", message);
+}
+
 /* One line for the mount, one per backing file: what a user or an admin
  * reading syslog wants to know first. */
 static void log_summary(const struct slicefs_fs *fs, const char *mountpoint)
@@ -350,6 +355,10 @@ int main(int argc, char *argv[])
     /* After the fork of fuse_daemonize: threads do not survive it. */
     if (prefetch_start(&fs) < 0)
         goto out_unmount;
+    /* Windows no mount has digested yet get their digests, slowly. */
+    if (window_times_start_baseline(&fs.times, print_info) < 0)
+        log_msg(LOG_WARNING, "warning: no thread for the window digests: a change outside the "
+                             "mount will count as a change of every window not yet digested");
 
     int loop = serve(se, &cmdline);
     prefetch_stop(&fs);
