@@ -40,6 +40,20 @@ before=$(writes)
 [ "$($FILEOP pwrite "$M/a" 100 $MiB w)" = "wrote $MiB" ] || fail "an unaligned 1 MiB pwrite"
 [ $(($(writes) - before)) = 1 ] ||
     fail "a write-only 1 MiB write at 100 came as $(($(writes) - before)) requests, not 1 (not direct I/O)"
+# Requests as large as fs.fuse.max_pages_limit allows, where libfuse grows
+# its buffer to match (3.17.2 and later; 1 MiB before).
+limit=$(cat /proc/sys/fs/fuse/max_pages_limit 2>/dev/null || echo 256)
+libfuse=$("$SLICEFS" --version | sed -n 's/.*(libfuse \([0-9.]*\)).*/\1/p')
+if [ "$limit" -gt 256 ] && [ "$(printf '%s\n' 3.17.2 "$libfuse" | sort -V | head -n1)" = 3.17.2 ]; then
+    big=$((limit * 4096))
+    [ "$big" -le $((4 * MiB)) ] || big=$((4 * MiB))
+    before=$(writes)
+    [ "$($FILEOP pwrite "$M/a" 0 $big l)" = "wrote $big" ] || fail "a $big-byte pwrite"
+    [ $(($(writes) - before)) = 1 ] ||
+        fail "max_pages_limit $limit: a $big-byte write came as $(($(writes) - before)) requests"
+else
+    echo "note: max_pages_limit $limit, libfuse $libfuse: requests of 1 MiB at most" >&2
+fi
 dd if="$T/x" of="$M/a" bs=$MiB count=1 seek=100 oflag=seek_bytes conv=notrunc status=none ||
     fail "dd seek= (O_RDWR)"
 cmp <(dd if="$M/a" bs=1 skip=100 count=$MiB status=none) "$T/x" || fail "the O_RDWR write"
