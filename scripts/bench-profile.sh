@@ -55,10 +55,11 @@ profile() { # profile NAME COMMAND...
 
 opts=("$@")
 mount_it "${opts[@]+"${opts[@]}"}"
-profile first-read cat "$work/mnt/w" >/dev/null
+profile first-read sh -c 'exec cat "$1" >/dev/null' sh "$work/mnt/w"
 unmount_it
 mount_it "${opts[@]+"${opts[@]}"}"
-profile write-rdwr dd if=/dev/zero of="$work/mnt/w" bs=1M count="$size_mb" conv=notrunc \
-    iflag=fullblock oflag=seek_bytes status=none
+# dd writes to its stdout, opened O_RDWR by the shell (no truncation).
+profile write-rdwr sh -c 'exec dd if=/dev/zero bs=1M count="$1" status=none 1<>"$2"' sh \
+    "$size_mb" "$work/mnt/w"
 profile write-wronly dd if=/dev/zero of="$work/mnt/w" bs=1M count="$size_mb" conv=notrunc status=none
 unmount_it
