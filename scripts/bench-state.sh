@@ -30,7 +30,7 @@ command -v xxhsum >/dev/null || { echo "bench-state: needs xxhsum (Debian: xxhas
 
 now_ns() { date +%s%N; }
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
-ms_of() { local start=$(now_ns); "$@" >/dev/null; echo $((($(now_ns) - start) / 1000000)); }
+ms_of() { local start=$(now_ns); "$@" >/dev/null 2>&1; echo $((($(now_ns) - start) / 1000000)); }
 
 # mount_ms IMAGE OPTIONS: mounts, stats one window, prints "ms rss_kib", unmounts.
 mount_ms() {
