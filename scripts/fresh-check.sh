@@ -71,9 +71,9 @@ mirror() {
              /^$/ { uri = "" }' "$f"
     done
     cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-        awk '$1 == "deb" && $3 == "bookworm" { print $2 }'
+        awk '$1 == "deb" && $3 == "bookworm" { print $2 }' || true
 }
-MIRROR=$(mirror | head -n 1)
+MIRROR=$(mirror | sed -n 1p)
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 
 work=${1:-$(mktemp -d /var/tmp/slicefs-fresh.XXXXXX)}
