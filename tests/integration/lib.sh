@@ -51,6 +51,17 @@ wait_gone() {
     return 1
 }
 
+# wait_until DESCRIPTION COMMAND... - runs COMMAND until it succeeds; fails
+# the test (naming DESCRIPTION) if it has not within DEADLINE seconds.
+wait_until() {
+    local what=$1 end=$((SECONDS + DEADLINE))
+    shift
+    until "$@"; do
+        [ "$SECONDS" -lt "$end" ] || fail "not within $DEADLINE s: $what"
+        sleep 0.05
+    done
+}
+
 JOBS=()     # background jobs of the test (not daemons): ended first
 
 # Ends the test's background jobs (TERM, then KILL after the deadline).
