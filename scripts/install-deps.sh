@@ -24,7 +24,6 @@ packages=(
     libcmocka-dev                      # unit tests
     fio attr                           # integration tests (fio, getfattr/setfattr) and benchmarks
     util-linux mount                   # setpriv, unshare, partx; mount (test_fstab)
-    e2fsprogs                          # filefrag (test_fsync)
     procps                             # ps, pgrep
     tar                                # test_holes, the Debian source package
     man-db                             # man (test_install, test_deb)
