@@ -132,18 +132,32 @@ mount_slicefs() {
     fail "slicefs did not mount $mnt within $DEADLINE s"
 }
 
-# unmount_slicefs MOUNTPOINT [PID] - unmounts and requires the daemon
-# (default: the last one started) to exit with status 0 within the deadline.
+# unmount_slicefs MOUNTPOINT [PID] - unmounts, and requires the daemon
+# (default: the last one started) to exit within the deadline and the mount
+# to be gone. A daemon this shell started in the foreground must exit with
+# status 0; one that detached (daemon_pid) is not our child, so its status
+# cannot be seen.
 unmount_slicefs() {
-    local mnt=$1 pid=${2:-$DAEMON_PID} status=0 m kept=()
+    local mnt=$1 pid=${2:-$DAEMON_PID} status=0 child=false
+    [ "$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$$" ] && child=true
     fusermount3 -u "$mnt" || fail "fusermount3 -u $mnt failed"
-    for m in "${MOUNTS[@]}"; do
-        [ "$m" = "$mnt" ] || kept+=("$m")
-    done
-    MOUNTS=("${kept[@]+"${kept[@]}"}")
+    forget_mount "$mnt"
     wait_gone "$pid" || fail "daemon $pid still running $DEADLINE s after unmount"
+    ! is_mounted "$mnt" || fail "$mnt still mounted after fusermount3 -u"
+    $child || return 0
     wait "$pid" || status=$?
     [ "$status" -eq 0 ] || { cat "$DAEMON_LOG" >&2; fail "daemon exited with status $status"; }
+}
+
+# daemon_pid PATTERN - the pid of the one daemon whose command line matches
+# PATTERN (pgrep -f, an extended regular expression), for a daemon that
+# detached (started without -f, or by mount): fails unless there is exactly
+# one. Add it to PIDS, so that the EXIT trap waits for it.
+daemon_pid() {
+    local pids
+    pids=$(pgrep -f -- "$1") || fail "no slicefs daemon for $1"
+    [ "$(wc -l <<<"$pids")" -eq 1 ] || fail "several daemons for $1: $pids"
+    echo "$pids"
 }
 
 # expect_fail_mount MOUNTPOINT PATTERN ARGS... - slicefs must refuse with

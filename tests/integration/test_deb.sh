@@ -77,7 +77,7 @@ timeout "$DEADLINE" mount -t fuse.slicefs "$T/disk.img" "$T/mnt" -o window=w:1M:
 [ "$status" -eq 0 ] || { cat "$T/mount.log" >&2; fail "mount -t fuse.slicefs exited $status"; }
 cmp "$T/mnt/w" <(tail -c +$((1024 * 1024 + 1)) "$T/disk.img" | head -c 1M) ||
     fail "window w differs"
-pid=$(pgrep -f -- "$T/disk.img") || fail "no daemon for $T/disk.img"
+pid=$(daemon_pid "$T/disk.img")
 PIDS+=("$pid")
 [ "$(readlink "/proc/$pid/exe")" = /usr/bin/slicefs ] || fail "the daemon is not /usr/bin/slicefs"
 umount "$T/mnt" || fail "umount failed"

@@ -9,27 +9,6 @@
 head -c 8M /dev/urandom >"$T/disk.img"
 mkdir "$T/mnt"
 
-# daemon_pid IMAGE - the daemon's pid, found by the image path (unique to
-# this test) on its command line.
-daemon_pid() {
-    local pids
-    pids=$(pgrep -f -- "$1") || fail "no slicefs process for $1"
-    [ "$(wc -l <<<"$pids")" -eq 1 ] || fail "several processes for $1: $pids"
-    echo "$pids"
-}
-
-# unmount_daemon MOUNTPOINT PID - fusermount3 -u, then the daemon must exit.
-unmount_daemon() {
-    local mnt=$1 pid=$2 m kept=()
-    fusermount3 -u "$mnt" || fail "fusermount3 -u $mnt failed"
-    for m in "${MOUNTS[@]}"; do
-        [ "$m" = "$mnt" ] || kept+=("$m")
-    done
-    MOUNTS=("${kept[@]+"${kept[@]}"}")
-    wait_gone "$pid" || fail "daemon $pid still running $DEADLINE s after unmount"
-    ! is_mounted "$mnt" || fail "$mnt still mounted after fusermount3 -u"
-}
-
 for round in 1 2 3 4 5; do
     status=0
     # Recorded first, so that the EXIT trap unmounts it whatever happens.
@@ -48,7 +27,7 @@ for round in 1 2 3 4 5; do
     PIDS+=("$pid")
     # It is a daemon: not our child, not in the foreground.
     [ "$(ps -o ppid= -p "$pid" | tr -d ' ')" != "$$" ] || fail "slicefs did not daemonize"
-    unmount_daemon "$T/mnt" "$pid"
+    unmount_slicefs "$T/mnt" "$pid"
 done
 
 # Relative paths work in daemon mode too (the daemon changes to /). The
@@ -63,7 +42,7 @@ cmp <(cat "$T/mnt/00000003") <(tail -c +$((3 * 1024 * 1024 + 1)) "$T/disk.img" |
 [ "$(ls "$T/mnt" | wc -l)" -eq 8 ] || fail "expected 8 chunks"
 pid=$(daemon_pid "$rel")
 PIDS+=("$pid")
-unmount_daemon "$T/mnt" "$pid"
+unmount_slicefs "$T/mnt" "$pid"
 
 # A refused mount in daemon mode: exit 1, nothing mounted, no daemon left.
 status=0
