@@ -36,8 +36,9 @@ struct slicefs_fs {
     struct backing_use *uses;      /* per backing file: handles, stores */
     struct prefetcher *prefetcher; /* the store thread and its queue */
     struct fuse_session *session;  /* set before the loop starts; for notifications */
-    uid_t uid;                     /* owner of the directories */
+    uid_t uid;                     /* the mounting user: owns the folders, cow windows */
     gid_t gid;
+    mode_t umask;            /* -o umask: bits nothing shows */
     struct timespec started; /* times of the directories */
 };
 

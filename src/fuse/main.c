@@ -231,6 +231,7 @@ int main(int argc, char *argv[])
     fs.prefetch = opts.cache != CACHE_NEVER;
     fs.uid = getuid();
     fs.gid = getgid();
+    fs.umask = opts.umask;
     clock_gettime(CLOCK_REALTIME, &fs.started);
 
     fs.session = se;

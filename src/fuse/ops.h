@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "fuse_ops.h"
+#include "slicefs/permission.h"
 
 /* Names never change while mounted; sizes only of growable windows; times
  * come from the backing file and may be as old as the attribute timeout. */
@@ -29,8 +30,11 @@ static inline struct slicefs_fs *fs_of(fuse_req_t req)
     return fuse_req_userdata(req);
 }
 
-/* The attribute timeout of the cache mode. */
-double attr_timeout(const struct slicefs_fs *fs);
+/* How long the kernel may keep the attributes st: a window's, as its cache
+ * mode says; a folder's never change (ENTRY_TIMEOUT). The kernel checks
+ * permissions on cached attributes (default_permissions), so a folder's
+ * long timeout spares a GETATTR per path walk under cache=never. */
+double attr_timeout(const struct slicefs_fs *fs, const struct stat *st);
 
 /* The window behind ino, computed into *entry if need be; or NULL, and
  * *error says why (ENOENT, EISDIR). */
@@ -42,6 +46,14 @@ const struct window *window_of(fuse_req_t req, fuse_ino_t ino, struct tree_entry
  * changed. Call before replying. */
 void invalidate_overlaps(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,
                          uint64_t offset, uint64_t length);
+
+/* Whether the process behind req may have the access want (PERMISSION_*
+ * bits) to a file that shows attr; permission_allows() with the caller's
+ * supplementary groups, read (from /proc) only when they can matter. */
+bool caller_may(fuse_req_t req, const struct shown_attr *attr, int want);
+
+/* Whether the process behind req owns a file that shows attr, or is root. */
+bool caller_owns(fuse_req_t req, const struct shown_attr *attr);
 
 /* Makes a growable window at least end bytes long (growing its backing
  * file); a fixed window is left as it is. Returns 0 or a negative errno. */

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <linux/falloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -12,8 +13,10 @@
 #include "ops.h"
 #include "slicefs/guarded_access.h"
 
-double attr_timeout(const struct slicefs_fs *fs)
+double attr_timeout(const struct slicefs_fs *fs, const struct stat *st)
 {
+    if (S_ISDIR(st->st_mode))
+        return ENTRY_TIMEOUT;
     switch (fs->cache) {
     case CACHE_ALWAYS:
         return ATTR_TIMEOUT_ALWAYS;
@@ -58,6 +61,40 @@ const struct window *window_of(fuse_req_t req, fuse_ino_t ino, struct tree_entry
     if (entry->window == NULL)
         *error = EISDIR;
     return entry->window;
+}
+
+bool caller_may(fuse_req_t req, const struct shown_attr *attr, int want)
+{
+    const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    struct caller caller = {ctx->uid, ctx->gid, NULL, 0};
+    bool groups_matter = ctx->uid != 0 && ctx->uid != attr->uid && ctx->gid != attr->gid &&
+                         ((attr->mode >> 3) & 7) != (attr->mode & 7);
+    if (!groups_matter)
+        return permission_allows(&caller, attr, want);
+    /* A caller that is gone has no groups: the other bits decide. One with
+     * more groups than the stack holds gets them all from the heap. */
+    gid_t stack_groups[64], *groups = stack_groups;
+    int count = fuse_req_getgroups(req, 64, groups);
+    if (count > 64) {
+        groups = malloc((size_t)count * sizeof *groups);
+        if (groups == NULL)
+            return false;
+        int again = fuse_req_getgroups(req, count, groups);
+        count = again < count ? again : count;
+    }
+    caller.groups = groups;
+    caller.group_count = count < 0 ? 0 : (size_t)count;
+    bool allowed = permission_allows(&caller, attr, want);
+    if (groups != stack_groups)
+        free(groups);
+    return allowed;
+}
+
+bool caller_owns(fuse_req_t req, const struct shown_attr *attr)
+{
+    const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    struct caller caller = {ctx->uid, ctx->gid, NULL, 0};
+    return permission_owns(&caller, attr);
 }
 
 /* Makes a growable window at least end bytes long (growing its backing

@@ -13,10 +13,13 @@
 #include "prefetch.h"
 #include "slicefs/guarded_access.h"
 
-static mode_t window_permissions(const struct window *w, mode_t backing_mode)
+/* The owner, group and permission bits window w shows, for a backing file
+ * whose status is backing (permission.h says the rule). */
+static struct shown_attr window_shown(const struct slicefs_fs *fs, const struct window *w,
+                                      const struct stat *backing)
 {
-    mode_t perm = backing_mode & 0777;
-    return w->mode == WINDOW_MODE_RO ? perm & ~(mode_t)0222 : perm;
+    struct shown_attr b = {backing->st_uid, backing->st_gid, backing->st_mode};
+    return permission_window_attr(w->mode, &b, fs->uid, fs->umask);
 }
 
 /* Fills st for inode ino. Returns 0 or a negative errno. */
@@ -28,7 +31,7 @@ static int fill_attr(const struct slicefs_fs *fs, fuse_ino_t ino, struct stat *s
     memset(st, 0, sizeof *st);
     st->st_ino = ino;
     if (entry.dir != NULL) {
-        st->st_mode = S_IFDIR | 0555;
+        st->st_mode = S_IFDIR | (0555 & ~fs->umask);
         st->st_nlink = 2;
         st->st_uid = fs->uid;
         st->st_gid = fs->gid;
@@ -44,10 +47,11 @@ static int fill_attr(const struct slicefs_fs *fs, fuse_ino_t ino, struct stat *s
     if (w->follows_size && !w->backing->is_block_device)
         backing_saw_size(w->backing, (uint64_t)backing.st_size);
     uint64_t length = window_length(w);
-    st->st_mode = S_IFREG | window_permissions(w, backing.st_mode);
+    struct shown_attr shown = window_shown(fs, w, &backing);
+    st->st_mode = S_IFREG | shown.mode;
     st->st_nlink = 1;
-    st->st_uid = backing.st_uid;
-    st->st_gid = backing.st_gid;
+    st->st_uid = shown.uid;
+    st->st_gid = shown.gid;
     st->st_size = (off_t)length;
     st->st_blksize = backing.st_blksize;
     /* A cow window may have written anywhere: count it all. */
@@ -66,7 +70,7 @@ static void reply_attr(fuse_req_t req, fuse_ino_t ino)
     int res = fill_attr(fs_of(req), ino, &st);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
-    fuse_reply_attr(req, &st, attr_timeout(fs_of(req)));
+    fuse_reply_attr(req, &st, attr_timeout(fs_of(req), &st));
 }
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -74,7 +78,6 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     struct slicefs_fs *fs = fs_of(req);
     struct fuse_entry_param e;
     memset(&e, 0, sizeof e);
-    e.attr_timeout = attr_timeout(fs);
     e.entry_timeout = ENTRY_TIMEOUT;
     e.ino = path_tree_lookup(&fs->tree, parent, name);
     if (e.ino == 0) {
@@ -84,6 +87,7 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     int res = fill_attr(fs, e.ino, &e.attr);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
+    e.attr_timeout = attr_timeout(fs, &e.attr);
     fuse_reply_entry(req, &e);
 }
 
@@ -93,21 +97,41 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     reply_attr(req, ino);
 }
 
-/* Mode and owner cannot change (they are the backing file's); a request
- * that asks for what they already are succeeds. */
-static int check_unchanged_owner(const struct slicefs_fs *fs, fuse_ino_t ino,
-                                 const struct stat *attr, int to_set)
+/* The rules of a regular file for a SETATTR, on what ino shows now: mode
+ * and owner cannot change (they are the backing file's), and only the owner
+ * (or root) may even ask for what they already are; only the owner may set
+ * times to a given value, and the owner or a writer to now; only a writer
+ * may change the size, or a handle the kernel opened for writing (fi). The
+ * kernel checks the same (default_permissions); this keeps the daemon from
+ * depending on it. Returns 0 or a negative errno. */
+static int check_setattr(fuse_req_t req, fuse_ino_t ino, const struct stat *attr, int to_set,
+                         const struct fuse_file_info *fi)
 {
     struct stat now;
-    int res = fill_attr(fs, ino, &now);
+    int res = fill_attr(fs_of(req), ino, &now);
     if (res < 0)
         return res;
-    if ((to_set & FUSE_SET_ATTR_MODE) && (attr->st_mode & 07777) != (now.st_mode & 07777))
+    struct shown_attr shown = {now.st_uid, now.st_gid, now.st_mode & 07777};
+    bool owner = caller_owns(req, &shown);
+    if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+        if (!owner)
+            return -EPERM;
+        if ((to_set & FUSE_SET_ATTR_MODE) && (attr->st_mode & 07777) != shown.mode)
+            return -EPERM;
+        if ((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != now.st_uid)
+            return -EPERM;
+        if ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != now.st_gid)
+            return -EPERM;
+    }
+    bool atime_given = (to_set & FUSE_SET_ATTR_ATIME) && !(to_set & FUSE_SET_ATTR_ATIME_NOW);
+    bool mtime_given = (to_set & FUSE_SET_ATTR_MTIME) && !(to_set & FUSE_SET_ATTR_MTIME_NOW);
+    bool times_now = to_set & (FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW);
+    if ((atime_given || mtime_given) && !owner)
         return -EPERM;
-    if ((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != now.st_uid)
-        return -EPERM;
-    if ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != now.st_gid)
-        return -EPERM;
+    if (times_now && !owner && !caller_may(req, &shown, PERMISSION_WRITE))
+        return -EACCES;
+    if ((to_set & FUSE_SET_ATTR_SIZE) && fi == NULL && !caller_may(req, &shown, PERMISSION_WRITE))
+        return -EACCES;
     return 0;
 }
 
@@ -151,9 +175,8 @@ static int truncate_window(const struct window *w, uint64_t size, uint64_t lengt
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                 struct fuse_file_info *fi)
 {
-    (void)fi;
     struct slicefs_fs *fs = fs_of(req);
-    int res = check_unchanged_owner(fs, ino, attr, to_set);
+    int res = check_setattr(req, ino, attr, to_set, fi);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
 
@@ -225,7 +248,7 @@ static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, boo
             e.attr.st_mode = is_dir ? S_IFDIR : S_IFREG;
             if (plus && fill_attr(fs, child_ino, &e.attr) == 0) {
                 e.ino = child_ino;
-                e.attr_timeout = attr_timeout(fs);
+                e.attr_timeout = attr_timeout(fs, &e.attr);
                 e.entry_timeout = ENTRY_TIMEOUT;
             }
         }
@@ -259,9 +282,20 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     const struct window *w = window_of(req, ino, &entry, &res);
     if (w == NULL)
         return (void)fuse_reply_err(req, res);
-    if ((fi->flags & O_ACCMODE) != O_RDONLY && w->mode == WINDOW_MODE_RO)
+    bool for_write = (fi->flags & O_ACCMODE) != O_RDONLY;
+    if (for_write && w->mode == WINDOW_MODE_RO)
         return (void)fuse_reply_err(req, EACCES);
     struct slicefs_fs *fs = fs_of(req);
+    /* What the kernel checked (default_permissions), on fresh attributes. */
+    struct stat backing;
+    if (fstat(w->backing->fd, &backing) < 0)
+        return (void)fuse_reply_err(req, errno);
+    struct shown_attr shown = window_shown(fs, w, &backing);
+    int want = (fi->flags & O_ACCMODE) == O_WRONLY ? PERMISSION_WRITE
+               : for_write                         ? PERMISSION_READ | PERMISSION_WRITE
+                                                   : PERMISSION_READ;
+    if (!caller_may(req, &shown, want))
+        return (void)fuse_reply_err(req, EACCES);
     switch (fs->cache) {
     case CACHE_NEVER:
         fi->direct_io = 1;
@@ -281,7 +315,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         break;
     }
     /* A handle that may write waits for a store under way (prefetch.h). */
-    if ((fi->flags & O_ACCMODE) != O_RDONLY)
+    if (for_write)
         return prefetch_open_for_write(fs, req, w, fi);
     fuse_reply_open(req, fi);
 }

@@ -1,5 +1,6 @@
 #include "options.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ enum {
     KEY_CREATE,
     KEY_EXTEND,
     KEY_FSNAME,
+    KEY_UMASK,
 };
 
 /* Non-option arguments, gathered before we know what they are. */
@@ -43,6 +45,7 @@ static const struct fuse_opt option_spec[] = {
     FUSE_OPT_KEY("create", KEY_CREATE),
     FUSE_OPT_KEY("extend", KEY_EXTEND),
     FUSE_OPT_KEY("fsname=", KEY_FSNAME),
+    FUSE_OPT_KEY("umask=", KEY_UMASK),
     FUSE_OPT_END,
 };
 
@@ -141,6 +144,20 @@ static int take_option(void *data, const char *arg, int key, struct fuse_args *o
         fprintf(stderr, "slicefs: cache=%s: use auto, always or never\n", value);
         return -1;
     }
+    case KEY_UMASK: {
+        /* Octal, like umask(1) and mount's umask=: only narrows. */
+        const char *value = arg + strlen("umask=");
+        char *end;
+        errno = 0;
+        unsigned long mask = strtoul(value, &end, 8);
+        if (*value == '\0' || *value == '-' || *end != '\0' || errno != 0 || mask > 0777) {
+            fprintf(stderr, "slicefs: umask=%s: use an octal number from 0 to 777 (e.g. 027)\n",
+                    value);
+            return -1;
+        }
+        opts->umask = (mode_t)mask;
+        return 0;
+    }
     case KEY_SECTOR_SIZE: {
         const char *value = arg + strlen("sectorsize=");
         if (strcmp(value, "512") == 0 || strcmp(value, "4096") == 0) {
@@ -194,6 +211,12 @@ int options_parse(int argc, char **argv, struct slicefs_options *opts)
     }
     if (opts->mountpoint != NULL && fuse_opt_add_arg(&opts->args, opts->mountpoint) < 0)
         return -1;
+    /* Permissions are always enforced: the kernel checks every access
+     * against the owner, group and mode bits a window shows (SPEC section
+     * 4), so allow_other never lets a user past them. There is no option to
+     * turn this off. */
+    if (fuse_opt_add_arg(&opts->args, "-odefault_permissions") < 0)
+        return -1;
     return name_the_source(opts, positional.fsname_given);
 }
 
@@ -216,11 +239,14 @@ void options_print_help(const char *program)
            "    -o create                create a missing backing file\n"
            "    -o extend                grow backing files sparsely so every window fits\n"
            "    -o cache=auto|always|never  page cache: auto (default), always, never\n"
+           "    -o umask=NNN             octal permission bits no window or folder shows\n"
            "    --list                   print the windows as a window table; mount nothing\n"
            "    -h   --help              print this help\n"
            "    -V   --version           print the version\n"
            "MODE is ro, rw (the default where the backing file is writable) or cow.\n"
            "Without a window source there is one window: the whole backing file.\n"
+           "Permissions are always checked (default_permissions): with allow_other, other\n"
+           "users get exactly what a window's owner, group and mode bits allow.\n"
            "\n"
            "FUSE options:\n",
            program, program, program);

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
@@ -35,6 +36,7 @@ struct slicefs_options {
     bool extend;           /* -o extend */
     unsigned sector_size;  /* -o sectorsize=N, or 0 */
     enum cache_mode cache; /* -o cache=auto|always|never */
+    mode_t umask;          /* -o umask=NNN: bits no window or folder shows */
     bool list;             /* --list: print the window table, mount nothing */
     bool show_help;
     bool show_version;

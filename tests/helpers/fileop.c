@@ -11,6 +11,9 @@
  *   fileop seek FILE OFFSET data|hole        prints "at N" (lseek SEEK_DATA/SEEK_HOLE)
  *   fileop copy FILE OFFSET FILE2 OFFSET2 COUNT   copy_file_range, prints "copied N"
  *   fileop fallocate FILE MODE OFFSET COUNT  MODE: alloc, keep, punch or zero
+ *   fileop utimens FILE now|SECONDS   both times to now, or to SECONDS since 1970
+ *   fileop setxattr FILE NAME VALUE   setxattr(2), flags 0
+ *   fileop chmod FILE MODE            MODE in octal
  *   fileop dropcache FILE       posix_fadvise DONTNEED of the whole file: "ok"
  *   fileop cachestat FILE       cachestat(2) of the whole file, in pages:
  *                               "cached N dirty N writeback N"
@@ -53,6 +56,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -447,6 +451,16 @@ int main(int argc, char **argv)
         return copy(argv);
     if (argc == 6 && strcmp(cmd, "fallocate") == 0)
         return allocate(argv);
+    if (argc == 4 && strcmp(cmd, "utimens") == 0) {
+        bool now = strcmp(argv[3], "now") == 0;
+        struct timespec t = {now ? 0 : strtoll(argv[3], NULL, 0), now ? UTIME_NOW : 0};
+        struct timespec times[2] = {t, t};
+        return report(utimensat(AT_FDCWD, file, times, 0));
+    }
+    if (argc == 5 && strcmp(cmd, "setxattr") == 0)
+        return report(setxattr(file, argv[3], argv[4], strlen(argv[4]), 0));
+    if (argc == 4 && strcmp(cmd, "chmod") == 0)
+        return report(chmod(file, (mode_t)strtoul(argv[3], NULL, 8)));
     if (argc == 4 && strcmp(cmd, "rename") == 0)
         return report(rename(file, argv[3]));
     if (argc == 4 && strcmp(cmd, "link") == 0)

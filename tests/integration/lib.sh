@@ -18,6 +18,8 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/slicefs-$TEST_NAME.XXXXXX")
 MOUNTS=()   # mount points we mounted and have not unmounted yet
 PIDS=()     # daemons we started
 DEADLINE=${SLICEFS_TEST_DEADLINE:-20}   # seconds for any one wait
+AS=()       # a command prefix that mount_slicefs and expect_fail_mount run
+            # slicefs under (e.g. setpriv as another user); empty: as we are
 
 fail() {
     echo "FAIL [$TEST_NAME]: $*" >&2
@@ -113,7 +115,7 @@ mount_slicefs() {
     shift
     mkdir -p "$mnt"
     DAEMON_LOG="$T/daemon.$(( ${#PIDS[@]} + 1 )).log"
-    "$SLICEFS" -f "$@" "$mnt" >"$DAEMON_LOG" 2>&1 &
+    "${AS[@]+"${AS[@]}"}" "$SLICEFS" -f "$@" "$mnt" >"$DAEMON_LOG" 2>&1 &
     DAEMON_PID=$!
     PIDS+=("$DAEMON_PID")
     local i
@@ -166,7 +168,8 @@ expect_fail_mount() {
     local mnt=$1 pattern=$2 status=0
     shift 2
     mkdir -p "$mnt"
-    timeout "$DEADLINE" "$SLICEFS" -f "$@" "$mnt" >"$T/refused.log" 2>&1 || status=$?
+    timeout "$DEADLINE" "${AS[@]+"${AS[@]}"}" "$SLICEFS" -f "$@" "$mnt" >"$T/refused.log" 2>&1 ||
+        status=$?
     [ "$status" -eq 1 ] || { cat "$T/refused.log" >&2; fail "slicefs $* exited $status, expected 1"; }
     grep -Eq -- "$pattern" "$T/refused.log" ||
         { cat "$T/refused.log" >&2; fail "message for '$*' does not match '$pattern'"; }
