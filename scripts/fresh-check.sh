@@ -1,9 +1,10 @@
 #!/bin/bash
 # Proves the README's two commands on a really fresh system: builds a
 # minimal Debian 12 root (debootstrap --variant=minbase bookworm, from the
-# mirror this machine's apt uses), mounts /proc, /sys, /dev and a devpts on
-# /dev/pts in it, copies in a git archive of HEAD, and runs there, as root
-# and as a newcomer would, with CI=true:
+# mirror this machine's apt uses), mounts /proc, /sys, a /dev of its own (a
+# tmpfs with the usual device nodes) and a devpts on /dev/pts in it,
+# copies in a git archive of HEAD, and runs there, as root and as a
+# newcomer would, with CI=true:
 #     scripts/demo.sh
 #     scripts/run-tests.sh
 # The root is entered with chroot from inside a new mount namespace
@@ -41,7 +42,20 @@ if [ "${1:-}" = --inside ]; then
     mount_in --bind "$ROOT" "$ROOT" # "/" inside is a mount point (unshare -m, --propagation need one)
     mount_in -t proc proc "$ROOT/proc"
     mount_in -t sysfs sysfs "$ROOT/sys"
-    mount_in --bind /dev "$ROOT/dev"
+    # A /dev of its own, as udev would make it on a fresh machine (fuse
+    # 0666): what the tests do to its nodes (chmod /dev/fuse) stays there.
+    mount_in -t tmpfs -o mode=0755,nosuid,size=16M dev "$ROOT/dev"
+    for node in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0 fuse:10:229; do
+        IFS=: read -r name major minor <<<"$node"
+        mknod -m 0666 "$ROOT/dev/$name" c "$major" "$minor"
+    done
+    mkdir -m 0755 "$ROOT/dev/pts"
+    mkdir -m 1777 "$ROOT/dev/shm"
+    ln -s pts/ptmx "$ROOT/dev/ptmx"
+    ln -s /proc/self/fd "$ROOT/dev/fd"
+    ln -s /proc/self/fd/0 "$ROOT/dev/stdin"
+    ln -s /proc/self/fd/1 "$ROOT/dev/stdout"
+    ln -s /proc/self/fd/2 "$ROOT/dev/stderr"
     mount_in -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts "$ROOT/dev/pts"
     # as_newcomer COMMAND: COMMAND in the fresh root, from a clean login shell.
     as_newcomer() {
