@@ -38,7 +38,13 @@ stop_load() {
     wait "$load_pid" 2>/dev/null || true
     load_pid=
 }
+suite_pid=
+stop_suite() { # on INT or TERM: the run under way ends first
+    [ -n "$suite_pid" ] && kill "$suite_pid" 2>/dev/null && wait "$suite_pid" 2>/dev/null
+    exit 130
+}
 trap 'stop_load; rm -rf "$load_dir"' EXIT
+trap stop_suite INT TERM
 
 export CI=true
 failed_runs=0
@@ -50,8 +56,12 @@ for ((run = 1; run <= runs; run++)); do
     load_pid=$!
     t0=$SECONDS
     status=0
-    (cd "$build" && ctest --no-tests=error -j1 --timeout "$run_limit" --output-on-failure) \
-        >"$logs/run-$run.log" 2>&1 || status=$?
+    # In the background, so that a signal reaches stop_suite at once.
+    (cd "$build" && exec ctest --no-tests=error -j1 --timeout "$run_limit" --output-on-failure) \
+        >"$logs/run-$run.log" 2>&1 &
+    suite_pid=$!
+    wait "$suite_pid" || status=$?
+    suite_pid=
     kill -0 "$load_pid" 2>/dev/null || echo "stress-suite: the load ended early in run $run" >&2
     stop_load
     summary=$(grep -E 'tests passed' "$logs/run-$run.log" | tail -n 1)
