@@ -25,6 +25,7 @@ packages=(
     fio attr                           # integration tests (fio, getfattr/setfattr) and benchmarks
     util-linux mount                   # setpriv, unshare, partx; mount (test_fstab)
     procps                             # ps, pgrep
+    systemd                            # systemd-escape, systemd-analyze (test_ready: the example units)
     tar                                # test_holes, the Debian source package
     man-db                             # man (test_install, test_deb)
     git                                # scripts/build-deb.sh, scripts/fresh-check.sh
