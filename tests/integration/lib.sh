@@ -17,7 +17,10 @@ TEST_NAME=$(basename "$0" .sh)
 T=$(mktemp -d "${TMPDIR:-/tmp}/slicefs-$TEST_NAME.XXXXXX")
 MOUNTS=()   # mount points we mounted and have not unmounted yet
 PIDS=()     # daemons we started
-DEADLINE=${SLICEFS_TEST_DEADLINE:-20}   # seconds for any one wait
+# Seconds for any one wait: generous, since it only tells a hang from a
+# slow machine (a loaded one may take many seconds for a daemon's final
+# fsync); nothing waits for it to pass.
+DEADLINE=${SLICEFS_TEST_DEADLINE:-60}
 AS=()       # a command prefix that mount_slicefs and expect_fail_mount run
             # slicefs under (e.g. setpriv as another user); empty: as we are
 
@@ -64,6 +67,29 @@ wait_until() {
     done
 }
 
+# show_stuck PID - what a process that did not end (and its threads and
+# children) is doing, for the log: state, wait channel, kernel stack.
+show_stuck() {
+    local p t
+    for p in "$1" $(pgrep -P "$1"); do
+        echo "--- $p: $(ps -o stat=,etime=,time=,args= -p "$p")" >&2
+        for t in /proc/"$p"/task/*; do
+            echo "    thread $(basename "$t") $(cat "$t/comm" 2>/dev/null): $(cat "$t/wchan" 2>/dev/null)" >&2
+            sed 's/^/        /' "$t/stack" >&2 2>/dev/null || true
+        done
+    done
+}
+
+# job_ends PID WHAT - the background job PID must end by itself within the
+# deadline (if not, where it is stuck is shown); it is reaped.
+job_ends() {
+    if ! wait_gone "$1"; then
+        show_stuck "$1"
+        fail "$2 did not end within $DEADLINE s"
+    fi
+    wait "$1" || true
+}
+
 JOBS=()     # background jobs of the test (not daemons): ended first
 
 # Ends the test's background jobs (TERM, then KILL after the deadline).
@@ -92,6 +118,7 @@ cleanup() {
     for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
         if ! wait_gone "$pid"; then
             echo "cleanup: daemon $pid did not exit; killing it" >&2
+            show_stuck "$pid"
             kill -KILL "$pid" 2>/dev/null
             status=1
         fi
@@ -144,7 +171,11 @@ unmount_slicefs() {
     [ "$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$$" ] && child=true
     fusermount3 -u "$mnt" || fail "fusermount3 -u $mnt failed"
     forget_mount "$mnt"
-    wait_gone "$pid" || fail "daemon $pid still running $DEADLINE s after unmount"
+    if ! wait_gone "$pid"; then
+        show_stuck "$pid"
+        tail -n 20 "$DAEMON_LOG" >&2 2>/dev/null || true
+        fail "daemon $pid still running $DEADLINE s after unmount"
+    fi
     ! is_mounted "$mnt" || fail "$mnt still mounted after fusermount3 -u"
     $child || return 0
     wait "$pid" || status=$?

@@ -19,20 +19,6 @@ WRAPPER
 chmod +x "$T/slicefs-default-signals"
 SLICEFS=$T/slicefs-default-signals
 
-# job_ends PID WHAT - the job must end by itself within the deadline (if
-# not, where it and its children are stuck is shown).
-job_ends() {
-    local p
-    if ! wait_gone "$1"; then
-        for p in "$1" $(pgrep -P "$1"); do
-            echo "--- $p: $(ps -o stat=,wchan:32=,time=,args= -p "$p")" >&2
-            cat "/proc/$p/stack" >&2 2>/dev/null || true
-        done
-        fail "$2 hangs after the daemon stopped"
-    fi
-    wait "$1" || true
-}
-
 MiB=1048576
 RECSIZE=1000
 SLOTS=$((8 * MiB / RECSIZE))
