@@ -39,8 +39,11 @@ stop_load() {
     load_pid=
 }
 suite_pid=
-stop_suite() { # on INT or TERM: the run under way ends first
-    [ -n "$suite_pid" ] && kill "$suite_pid" 2>/dev/null && wait "$suite_pid" 2>/dev/null
+stop_suite() { # on INT or TERM: the run under way (its process group) ends first
+    if [ -n "$suite_pid" ]; then
+        kill -TERM -- "-$suite_pid" 2>/dev/null || true
+        wait "$suite_pid" 2>/dev/null || true
+    fi
     exit 130
 }
 trap 'stop_load; rm -rf "$load_dir"' EXIT
@@ -56,8 +59,9 @@ for ((run = 1; run <= runs; run++)); do
     load_pid=$!
     t0=$SECONDS
     status=0
-    # In the background, so that a signal reaches stop_suite at once.
-    (cd "$build" && exec ctest --no-tests=error -j1 --timeout "$run_limit" --output-on-failure) \
+    # In the background, so that a signal reaches stop_suite at once, and
+    # in a process group of its own (setsid), which stop_suite ends whole.
+    (cd "$build" && exec setsid ctest --no-tests=error -j1 --timeout "$run_limit" --output-on-failure) \
         >"$logs/run-$run.log" 2>&1 &
     suite_pid=$!
     wait "$suite_pid" || status=$?
