@@ -12,10 +12,13 @@
 # own mount namespace (test_fstab) work as on a real machine. Everything it
 # mounts is unmounted on exit, also on failure; the root is then removed.
 #
-# Usage (as root):  scripts/fresh-check.sh [WORKDIR]
+# With --ci it then runs .ci/run there too (what CI runs on a clean clone).
+#
+# Usage (as root):  scripts/fresh-check.sh [--ci] [WORKDIR]
 # WORKDIR (default: a new folder under /var/tmp) must be on a disk file
 # system with a few GiB free. The log is WORKDIR/fresh-check.log (kept).
-# Not run by CI: it needs root, the network to the mirror, and ~15 minutes.
+# Not run by CI: it needs root, the network to the mirror, and 10-15
+# minutes (--ci: half an hour more).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -25,6 +28,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 if [ "${1:-}" = --inside ]; then
     ROOT=$2
     LOG=$3
+    commands=(scripts/demo.sh scripts/run-tests.sh)
+    [ "${4:-}" != --ci ] || commands+=(.ci/run)
     MOUNTED=()
     unmount_all() {
         local status=$? i
@@ -63,7 +68,7 @@ if [ "${1:-}" = --inside ]; then
             PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
             /bin/bash -lc "cd /root/slicefs && $1"
     }
-    for command in scripts/demo.sh scripts/run-tests.sh; do
+    for command in "${commands[@]}"; do
         printf '\n=== %s (as root, CI=true) ===\n' "$command" >>"$LOG"
         SECONDS=0
         as_newcomer "$command" >>"$LOG" 2>&1 || { echo "fresh-check: $command failed after ${SECONDS}s" >>"$LOG"; exit 1; }
@@ -72,6 +77,11 @@ if [ "${1:-}" = --inside ]; then
     exit 0
 fi
 
+ci=
+if [ "${1:-}" = --ci ]; then
+    ci=--ci
+    shift
+fi
 [ "$(id -u)" -eq 0 ] || { echo "fresh-check: run as root (debootstrap, mount, chroot)" >&2; exit 1; }
 command -v git >/dev/null || { echo "fresh-check: needs git (for git archive)" >&2; exit 1; }
 command -v debootstrap >/dev/null || "$repo/scripts/install-deps.sh" debootstrap
@@ -138,9 +148,9 @@ git -C "$repo" archive HEAD | tar -x -C "$ROOT/root/slicefs"
 echo "fresh-check: testing $(git -C "$repo" rev-parse HEAD)" | tee -a "$LOG"
 
 status=0
-unshare -m --propagation private "$repo/scripts/fresh-check.sh" --inside "$ROOT" "$LOG" || status=$?
+unshare -m --propagation private "$repo/scripts/fresh-check.sh" --inside "$ROOT" "$LOG" $ci || status=$?
 t_all=$SECONDS
-summary=$(grep -E 'tests passed|tests failed' "$LOG" | tail -n 1)
+summary=$(grep -E 'tests passed|tests failed' "$LOG" | paste -sd ';' -)
 grep -E '^[[:space:]]*[0-9]+ - |\*\*\*Failed|Not Run|Skipped|would skip' "$LOG" >&2 || true
 say "done"
 grep '^fresh-check: took' "$LOG" || true
