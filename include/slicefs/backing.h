@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include "slicefs/error.h"
+#include "slicefs/file_identity.h"
 
 /* How far a file may grow under a live mapping (address space only):
  * 1 TiB, or SLICEFS_GROW_RESERVE bytes from the environment (tools that
@@ -36,7 +37,8 @@ struct backing {
     int fd;
     dev_t dev; /* identity, so one file named twice is opened once */
     ino_t ino;
-    bool writable; /* fd is open O_RDWR */
+    struct file_identity identity; /* stable across remounts (file_identity.h) */
+    bool writable;                 /* fd is open O_RDWR */
     bool is_block_device;
     uint64_t opened_size; /* size when opened */
     uint64_t size;        /* size when opened, then when mapped (after -o extend) */

@@ -31,7 +31,7 @@ struct overlap_group {
     size_t count;
     uint64_t max_length;            /* of the entries, to bound the search */
     const struct window_rule *rule; /* chunks over this backing file, or NULL */
-    uint64_t rule_first_ino;
+    uint64_t rule_ino_base;         /* member k has inode number rule_ino_base + k */
 };
 
 struct overlap_index {

@@ -64,6 +64,11 @@ int backing_open(struct backing *b, const char *path, bool read_only, struct sfs
                       (unsigned long long)b->size);
         goto fail;
     }
+    int res = file_identity_of(fd, &st, &b->identity);
+    if (res < 0) {
+        sfs_error_set(err, "backing file '%s': %s", path, strerror(-res));
+        goto fail;
+    }
     b->path = strdup(path);
     /* A path that no longer resolves (a deleted file held open) stays as given. */
     b->real_path = realpath(path, NULL);

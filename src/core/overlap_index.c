@@ -51,7 +51,7 @@ int overlap_index_build(struct overlap_index *index, const struct path_tree *tre
             .offset = w->offset,
             /* A window that follows its file's size may reach any offset. */
             .length = w->follows_size ? UINT64_MAX - w->offset : w->length,
-            .ino = n + 1,
+            .ino = tree->nodes[n].ino,
             .cow = w->mode == WINDOW_MODE_COW,
         };
         if (g->entries[g->count - 1].length > g->max_length)
@@ -63,7 +63,7 @@ int overlap_index_build(struct overlap_index *index, const struct path_tree *tre
     if (tree->root_rule != NULL) {
         struct overlap_group *g = group_of(index, tree->root_rule->backing);
         g->rule = tree->root_rule;
-        g->rule_first_ino = tree->rule_first_ino;
+        g->rule_ino_base = tree->rule_ino_base;
     }
     return 0;
 }
@@ -123,7 +123,7 @@ void overlap_index_visit(const struct overlap_index *index, const struct backing
     for (uint64_t k = first; k <= last; k++) {
         uint64_t offset = r->offset + k * r->chunk_size;
         uint64_t chunk = r->total - k * r->chunk_size;
-        visit_one(offset, chunk < r->chunk_size ? chunk : r->chunk_size, g->rule_first_ino + k,
+        visit_one(offset, chunk < r->chunk_size ? chunk : r->chunk_size, g->rule_ino_base + k,
                   start, end, self_ino, fn, arg);
     }
 }

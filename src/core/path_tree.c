@@ -1,5 +1,6 @@
 #include "slicefs/path_tree.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,9 +61,19 @@ static int add_child(struct tree_node *dir, uint32_t child)
     return 0;
 }
 
+enum { TAG_FOLDER = 1, TAG_WINDOW = 2, TAG_CHUNKS = 3 };
+
+/* The inode number of a declared window or a folder: a hash of what it is,
+ * below PATH_TREE_RULE_INO_BIT and above the root's. */
+static uint64_t listed_ino(const struct file_identity *id, const char *path, uint64_t tag)
+{
+    uint64_t ino = file_identity_hash(id, path, tag) & (PATH_TREE_RULE_INO_BIT - 1);
+    return ino <= PATH_TREE_ROOT_INO ? ino + 2 : ino;
+}
+
 /* Appends a node named name[0..len) under parent; returns its index or -1. */
 static int64_t add_node(struct path_tree *tree, uint32_t parent, const char *name, size_t len,
-                        uint32_t window)
+                        uint32_t window, uint64_t ino)
 {
     if (tree->count == tree->capacity) {
         size_t capacity = tree->capacity ? tree->capacity * 2 : 16;
@@ -81,6 +92,7 @@ static int64_t add_node(struct path_tree *tree, uint32_t parent, const char *nam
         return -1;
     n->parent = parent;
     n->window = window;
+    n->ino = ino;
     uint32_t index = (uint32_t)tree->count++;
     if (index > 0 && add_child(&tree->nodes[parent], index) < 0)
         return -1;
@@ -124,8 +136,16 @@ static int insert_window(struct path_tree *tree, const struct window_table *tabl
                                      origin_below(tree, table, existing));
             dir = existing;
         } else {
+            /* The path so far names a folder; the whole path, with its
+             * backing file's identity, a window. */
+            char *prefix = strndup(w->path, (size_t)(component - w->path) + len);
+            if (prefix == NULL)
+                return sfs_error_set(err, "%s: out of memory", w->origin);
+            uint64_t ino = last ? listed_ino(&w->backing->identity, prefix, TAG_WINDOW)
+                                : listed_ino(NULL, prefix, TAG_FOLDER);
+            free(prefix);
             int64_t index =
-                add_node(tree, dir, component, len, last ? window : PATH_TREE_NOT_A_WINDOW);
+                add_node(tree, dir, component, len, last ? window : PATH_TREE_NOT_A_WINDOW, ino);
             if (index < 0)
                 return sfs_error_set(err, "%s: out of memory", w->origin);
             dir = (uint32_t)index;
@@ -134,6 +154,41 @@ static int insert_window(struct path_tree *tree, const struct window_table *tabl
             return 0;
         component += len + 1;
     }
+}
+
+/* Returns the slot of ino_slots holding ino, or the empty one where it goes. */
+static uint32_t *find_ino_slot(const struct path_tree *tree, uint64_t ino)
+{
+    size_t mask = tree->ino_slot_count - 1;
+    for (size_t i = (size_t)(ino ^ (ino >> 31)) & mask;; i = (i + 1) & mask) {
+        uint32_t *slot = &tree->ino_slots[i];
+        if (*slot == 0 || tree->nodes[*slot - 1].ino == ino)
+            return slot;
+    }
+}
+
+/* Indexes the nodes by inode number. Two nodes whose hashes collide (about
+ * once in 2^63 / n^2 mounts) are told apart by moving the later one (in
+ * table order) to the next free number. Returns 0 or -1 (out of memory). */
+static int index_inos(struct path_tree *tree)
+{
+    size_t count = 64;
+    while (count < 2 * tree->count)
+        count *= 2;
+    tree->ino_slots = calloc(count, sizeof *tree->ino_slots);
+    if (tree->ino_slots == NULL)
+        return -1;
+    tree->ino_slot_count = count;
+    for (size_t i = 0; i < tree->count; i++) {
+        struct tree_node *n = &tree->nodes[i];
+        uint32_t *slot;
+        while (*(slot = find_ino_slot(tree, n->ino)) != 0) {
+            assert(i > 0); /* the root comes first and keeps 1 */
+            n->ino = n->ino + 1 < PATH_TREE_RULE_INO_BIT ? n->ino + 1 : PATH_TREE_ROOT_INO + 1;
+        }
+        *slot = (uint32_t)i + 1;
+    }
+    return 0;
 }
 
 static const struct path_tree *sorting_tree; /* qsort has no context argument */
@@ -164,6 +219,12 @@ static int attach_rules(struct path_tree *tree, const struct window_table *table
                                  origin_below(tree, table, root->children[i]), child->name,
                                  (unsigned long long)index, rule->origin);
     }
+    if (rule->count > PATH_TREE_RULE_INDEX_MASK)
+        return sfs_error_set(err, "%s: too many chunks (%llu; at most %llu)", rule->origin,
+                             (unsigned long long)rule->count,
+                             (unsigned long long)PATH_TREE_RULE_INDEX_MASK);
+    uint64_t h = file_identity_hash(&rule->backing->identity, "", TAG_CHUNKS);
+    tree->rule_ino_base = PATH_TREE_RULE_INO_BIT | (h << PATH_TREE_RULE_INDEX_BITS);
     tree->root_rule = rule;
     return 0;
 }
@@ -174,7 +235,7 @@ int path_tree_build(struct path_tree *tree, const struct window_table *table, st
     tree->table = table;
     if (table->count >= PATH_TREE_NOT_A_WINDOW)
         return sfs_error_set(err, "too many windows (%zu)", table->count);
-    if (add_node(tree, 0, "", 0, PATH_TREE_NOT_A_WINDOW) < 0)
+    if (add_node(tree, 0, "", 0, PATH_TREE_NOT_A_WINDOW, PATH_TREE_ROOT_INO) < 0)
         goto oom;
     for (size_t i = 0; i < table->count; i++) {
         if (insert_window(tree, table, (uint32_t)i, err) < 0) {
@@ -188,7 +249,8 @@ int path_tree_build(struct path_tree *tree, const struct window_table *table, st
             qsort(tree->nodes[i].children, tree->nodes[i].child_count, sizeof(uint32_t),
                   compare_children);
     sorting_tree = NULL;
-    tree->rule_first_ino = tree->count + 1;
+    if (index_inos(tree) < 0)
+        goto oom;
     if (attach_rules(tree, table, err) < 0) {
         path_tree_free(tree);
         return -1;
@@ -201,23 +263,52 @@ oom:
 
 const struct tree_node *path_tree_node(const struct path_tree *tree, uint64_t ino)
 {
-    if (ino == 0 || ino > tree->count)
+    if (tree->ino_slot_count == 0)
         return NULL;
-    return &tree->nodes[ino - 1];
+    uint32_t slot = *find_ino_slot(tree, ino);
+    return slot == 0 ? NULL : &tree->nodes[slot - 1];
+}
+
+/* Member index of the chunk rule that ino names, or false. */
+static bool rule_member(const struct path_tree *tree, uint64_t ino, uint64_t *index)
+{
+    const struct window_rule *rule = tree->root_rule;
+    if (rule == NULL || (ino & ~PATH_TREE_RULE_INDEX_MASK) != tree->rule_ino_base)
+        return false;
+    *index = ino & PATH_TREE_RULE_INDEX_MASK;
+    return *index < rule->count;
+}
+
+uint64_t path_tree_parent_ino(const struct path_tree *tree, uint64_t ino)
+{
+    uint64_t index;
+    const struct tree_node *node = path_tree_node(tree, ino);
+    if (node != NULL)
+        return tree->nodes[node->parent].ino;
+    return rule_member(tree, ino, &index) ? PATH_TREE_ROOT_INO : 0;
 }
 
 uint64_t path_tree_lookup(const struct path_tree *tree, uint64_t parent_ino, const char *name)
 {
+    uint64_t index;
+    /* "." and ".." come only from the kernel's export operations (a file
+     * handle to resolve): "." names any inode itself. */
+    if (strcmp(name, ".") == 0)
+        return path_tree_node(tree, parent_ino) != NULL || rule_member(tree, parent_ino, &index)
+                   ? parent_ino
+                   : 0;
     const struct tree_node *parent = path_tree_node(tree, parent_ino);
     if (parent == NULL || parent->window != PATH_TREE_NOT_A_WINDOW)
         return 0;
-    uint32_t slot = *find_slot(tree, (uint32_t)(parent_ino - 1), name, strlen(name));
+    if (strcmp(name, "..") == 0)
+        return path_tree_parent_ino(tree, parent_ino);
+    uint32_t parent_index = (uint32_t)(parent - tree->nodes);
+    uint32_t slot = *find_slot(tree, parent_index, name, strlen(name));
     if (slot != 0)
-        return slot; /* node index + 1 is the inode number */
-    uint64_t index;
+        return tree->nodes[slot - 1].ino;
     if (parent_ino == PATH_TREE_ROOT_INO && tree->root_rule != NULL &&
         window_rule_index(tree->root_rule, name, &index))
-        return tree->rule_first_ino + index;
+        return tree->rule_ino_base + index;
     return 0;
 }
 
@@ -233,10 +324,10 @@ bool path_tree_resolve(const struct path_tree *tree, uint64_t ino, struct tree_e
             entry->window = &tree->table->windows[node->window];
         return true;
     }
-    const struct window_rule *rule = tree->root_rule;
-    if (rule == NULL || ino < tree->rule_first_ino || ino - tree->rule_first_ino >= rule->count)
+    uint64_t index;
+    if (!rule_member(tree, ino, &index))
         return false;
-    window_rule_member(rule, ino - tree->rule_first_ino, &entry->scratch, entry->name);
+    window_rule_member(tree->root_rule, index, &entry->scratch, entry->name);
     entry->window = &entry->scratch;
     return true;
 }
@@ -255,13 +346,13 @@ const char *path_tree_dir_entry(const struct path_tree *tree, const struct tree_
 {
     if (i < dir->child_count) {
         const struct tree_node *child = &tree->nodes[dir->children[i]];
-        *ino = path_tree_ino(tree, child);
+        *ino = child->ino;
         *is_dir = child->window == PATH_TREE_NOT_A_WINDOW;
         return child->name;
     }
     uint64_t index = i - dir->child_count;
     window_rule_name(tree->root_rule, index, name_buf);
-    *ino = tree->rule_first_ino + index;
+    *ino = tree->rule_ino_base + index;
     *is_dir = false;
     return name_buf;
 }
@@ -274,5 +365,6 @@ void path_tree_free(struct path_tree *tree)
     }
     free(tree->nodes);
     free(tree->slots);
+    free(tree->ino_slots);
     memset(tree, 0, sizeof *tree);
 }

@@ -238,7 +238,7 @@ static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, boo
         if (i < 2) {
             /* The kernel takes no attributes for these: ino 0 says so. */
             name = i == 0 ? "." : "..";
-            e.attr.st_ino = i == 0 ? ino : dir->parent + 1;
+            e.attr.st_ino = i == 0 ? ino : fs->tree.nodes[dir->parent].ino;
             e.attr.st_mode = S_IFDIR;
         } else {
             uint64_t child_ino;

@@ -232,7 +232,7 @@ static void test_chunk_members(void **state)
     build(f);
     const struct backing *ba = f->table.backings[0];
     uint64_t whole = ino_of(f, "whole"), cw = ino_of(f, "cw");
-    uint64_t first = f->tree.rule_first_ino;
+    uint64_t first = f->tree.rule_ino_base;
     assert_true(f->tree.root_rule != NULL);
     assert_int_equal(f->tree.root_rule->count, 4); /* 3 full chunks and 3392 bytes */
 

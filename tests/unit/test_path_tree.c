@@ -2,7 +2,10 @@
  *
  * Windows are declared over a small real backing file. Covers
  * path_tree_build + path_tree_lookup/path_tree_node: the root is inode 1,
- * node i is inode i + 1, every component of "a", "d/b", "d/e/c" looks up to
+ * every other inode number says what the entry is (backing file identity
+ * and path), the same when the tree is built again in another order or with
+ * other windows beside it, and "." and ".." resolve as file handles need;
+ * every component of "a", "d/b", "d/e/c" looks up to
  * the right node (name, parent, window), missing names and lookups under a
  * file give 0, equal names in different directories are distinct, children
  * are sorted by name; refusals of a duplicate path and of a path that is
@@ -107,7 +110,7 @@ static uint64_t expect_node(const struct path_tree *tree, uint64_t parent, const
     const struct tree_node *n = path_tree_node(tree, ino);
     assert_non_null(n);
     assert_string_equal(n->name, name);
-    assert_int_equal(n->parent + 1, parent);
+    assert_int_equal(tree->nodes[n->parent].ino, parent);
     assert_int_equal(n->window, window);
     assert_int_equal(path_tree_ino(tree, n), ino);
     return ino;
@@ -138,25 +141,78 @@ static void test_basic_tree(void **state)
     uint64_t e = expect_node(t, d, "e", PATH_TREE_NOT_A_WINDOW);
     uint64_t c = expect_node(t, e, "c", 2);
 
-    /* Inode numbers are the node indices + 1: all distinct, 2..6. */
+    /* Inode numbers: all distinct, above the root's, below the chunks'. */
     uint64_t inos[] = {a, d, b, e, c};
-    unsigned seen = 0;
     for (size_t i = 0; i < 5; i++) {
-        assert_true(inos[i] >= 2 && inos[i] <= 6);
-        seen |= 1u << inos[i];
-        assert_ptr_equal(path_tree_node(t, inos[i]), &t->nodes[inos[i] - 1]);
+        assert_true(inos[i] > PATH_TREE_ROOT_INO && inos[i] < PATH_TREE_RULE_INO_BIT);
+        for (size_t j = 0; j < i; j++)
+            assert_true(inos[i] != inos[j]);
+        assert_int_equal(path_tree_node(t, inos[i])->ino, inos[i]);
     }
-    assert_int_equal(seen, 0x7c);
     assert_true(path_tree_node(t, 0) == NULL);
     assert_true(path_tree_node(t, 7) == NULL);
     assert_true(path_tree_node(t, UINT64_MAX) == NULL);
 
     /* Directory contents. */
     assert_int_equal(root->child_count, 2);
-    assert_int_equal(t->nodes[d - 1].child_count, 2);
-    assert_int_equal(t->nodes[e - 1].child_count, 1);
-    assert_int_equal(t->nodes[e - 1].children[0] + 1, c);
-    assert_int_equal(t->nodes[a - 1].child_count, 0);
+    assert_int_equal(path_tree_node(t, d)->child_count, 2);
+    assert_int_equal(path_tree_node(t, e)->child_count, 1);
+    assert_int_equal(t->nodes[path_tree_node(t, e)->children[0]].ino, c);
+    assert_int_equal(path_tree_node(t, a)->child_count, 0);
+
+    /* File handles: "." is the inode itself (files too), ".." its folder. */
+    assert_int_equal(path_tree_lookup(t, c, "."), c);
+    assert_int_equal(path_tree_lookup(t, e, "."), e);
+    assert_int_equal(path_tree_lookup(t, e, ".."), d);
+    assert_int_equal(path_tree_lookup(t, d, ".."), PATH_TREE_ROOT_INO);
+    assert_int_equal(path_tree_lookup(t, PATH_TREE_ROOT_INO, ".."), PATH_TREE_ROOT_INO);
+    assert_int_equal(path_tree_lookup(t, c, ".."), 0); /* a file has no entries */
+    assert_int_equal(path_tree_parent_ino(t, c), e);
+    assert_int_equal(path_tree_lookup(t, 7, "."), 0);
+}
+
+/* Inode numbers depend only on what an entry is: rebuilt in another order,
+ * with other windows beside them, every entry keeps its number; the same
+ * path over another backing file is another window, another number. */
+static void test_inode_numbers_are_stable(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "a", "w0");
+    add(f, "d/b", "w1");
+    add(f, "d/e/c", "w2");
+    build_ok(f);
+    uint64_t a = path_tree_lookup(&f->tree, 1, "a");
+    uint64_t d = path_tree_lookup(&f->tree, 1, "d");
+    uint64_t b = path_tree_lookup(&f->tree, d, "b");
+    path_tree_free(&f->tree);
+    window_table_close(&f->table);
+
+    window_table_init(&f->table, false);
+    add(f, "new/x", "w3");
+    add(f, "d/b", "w1");
+    add(f, "zz", "w4");
+    add(f, "a", "w0");
+    build_ok(f);
+    assert_int_equal(path_tree_lookup(&f->tree, 1, "a"), a);
+    assert_int_equal(path_tree_lookup(&f->tree, 1, "d"), d);
+    assert_int_equal(path_tree_lookup(&f->tree, d, "b"), b);
+    path_tree_free(&f->tree);
+    window_table_close(&f->table);
+
+    /* "a" over another file (a copy: another inode) is another window. */
+    char other[PATH_MAX + 8];
+    snprintf(other, sizeof other, "%s.2", f->disk);
+    int fd = open(other, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    close(fd);
+    window_table_init(&f->table, false);
+    struct window_spec spec = {.path = (char *)"a", .mode = WINDOW_MODE_RO, .origin = (char *)"o"};
+    struct sfs_error err = {{0}};
+    if (window_table_add(&f->table, &spec, other, &err) != 0)
+        fail_msg("%s", err.msg);
+    build_ok(f);
+    assert_true(path_tree_lookup(&f->tree, 1, "a") != a);
+    unlink(other);
 }
 
 static void test_missing_names(void **state)
@@ -172,8 +228,9 @@ static void test_missing_names(void **state)
     uint64_t e = path_tree_lookup(t, d, "e");
     assert_true(a && d && e);
 
-    static const char *const absent_in_root[] = {"b", "c",  "e",  "x",   "",    ".",  "..",
-                                                 "A", "aa", "dd", "d/b", "d/e", "/a", "a/"};
+    /* ("." and ".." are the kernel's, for file handles: see test_basic_tree.) */
+    static const char *const absent_in_root[] = {"b",  "c",   "e",   "x",  "",   "",    "A",  "aa",
+                                                 "dd", "d/b", "d/e", "/a", "a/", "...", ". ", ".a"};
     for (size_t i = 0; i < sizeof absent_in_root / sizeof absent_in_root[0]; i++)
         if (path_tree_lookup(t, 1, absent_in_root[i]) != 0)
             fail_msg("'%s' found in the root", absent_in_root[i]);
@@ -401,6 +458,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_basic_tree),
+        T(test_inode_numbers_are_stable),
         T(test_missing_names),
         T(test_same_name_in_different_dirs),
         T(test_children_sorted),

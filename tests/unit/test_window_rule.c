@@ -427,7 +427,9 @@ static void test_tree_with_rule(void **state)
         fail_msg("path_tree_build: %s", err.msg);
     assert_ptr_equal(tree.root_rule, &t.rules[0]);
     assert_int_equal(tree.count, 4); /* root, hdr, dir, dir/x */
-    assert_int_equal(tree.rule_first_ino, 5);
+    /* Chunks: the rule's base (a hash of the backing file) plus the index. */
+    assert_true(tree.rule_ino_base & PATH_TREE_RULE_INO_BIT);
+    assert_int_equal(tree.rule_ino_base & PATH_TREE_RULE_INDEX_MASK, 0);
 
     uint64_t hdr = path_tree_lookup(&tree, PATH_TREE_ROOT_INO, "hdr");
     uint64_t dir = path_tree_lookup(&tree, PATH_TREE_ROOT_INO, "dir");
@@ -435,9 +437,9 @@ static void test_tree_with_rule(void **state)
     uint64_t c10 = path_tree_lookup(&tree, PATH_TREE_ROOT_INO, "00000010");
     assert_true(hdr != 0 && dir != 0 && c3 != 0 && c10 != 0);
     assert_true(hdr != c3 && dir != c3 && c3 != c10);
-    assert_true(hdr <= tree.count && dir <= tree.count);
-    assert_int_equal(c3, tree.rule_first_ino + 3);
-    assert_int_equal(c10, tree.rule_first_ino + 10);
+    assert_true(hdr < PATH_TREE_RULE_INO_BIT && dir < PATH_TREE_RULE_INO_BIT);
+    assert_int_equal(c3, tree.rule_ino_base + 3);
+    assert_int_equal(c10, tree.rule_ino_base + 10);
     /* No such chunk; chunks live only in the root. */
     assert_int_equal(path_tree_lookup(&tree, PATH_TREE_ROOT_INO, "00000011"), 0);
     assert_int_equal(path_tree_lookup(&tree, PATH_TREE_ROOT_INO, "3"), 0);
@@ -464,7 +466,7 @@ static void test_tree_with_rule(void **state)
     assert_true(path_tree_resolve(&tree, dir, &e));
     assert_non_null(e.dir);
     assert_null(e.window);
-    assert_false(path_tree_resolve(&tree, tree.rule_first_ino + 11, &e));
+    assert_false(path_tree_resolve(&tree, tree.rule_ino_base + 11, &e));
     assert_false(path_tree_resolve(&tree, 0, &e));
 
     const struct tree_node *root = path_tree_node(&tree, PATH_TREE_ROOT_INO);
@@ -485,7 +487,7 @@ static void test_tree_with_rule(void **state)
             char expected[32];
             snprintf(expected, sizeof expected, "%08llu", (unsigned long long)(i - 2));
             assert_string_equal(name, expected);
-            assert_int_equal(ino, tree.rule_first_ino + i - 2);
+            assert_int_equal(ino, tree.rule_ino_base + i - 2);
             assert_false(is_dir);
         }
         assert_int_equal(path_tree_lookup(&tree, PATH_TREE_ROOT_INO, name), ino);
@@ -509,7 +511,7 @@ static void test_tree_declared_names_beside_chunks(void **state)
     if (path_tree_build(&tree, &t, &err) != 0)
         fail_msg("path_tree_build: %s", err.msg);
     uint64_t ino = path_tree_lookup(&tree, PATH_TREE_ROOT_INO, "00000011");
-    assert_true(ino != 0 && ino <= tree.count);
+    assert_true(ino != 0 && ino < PATH_TREE_RULE_INO_BIT); /* the declared window */
     assert_int_equal(path_tree_dir_size(&tree, path_tree_node(&tree, PATH_TREE_ROOT_INO)), 3 + 11);
     path_tree_free(&tree);
     assert_int_equal(window_table_close(&t), 0);

@@ -1,0 +1,46 @@
+/* range_digest.h - digests of a byte range of a backing file.
+ *
+ * Two kinds: XXH3-128, fast, for noticing which windows changed (the state
+ * file keeps one per window), and SHA-256, for verification (the
+ * user.slicefs.sha256 attribute, slicefs --digest). Both are the plain
+ * digest of the bytes, so `xxhsum -H2` and `sha256sum` of the same bytes
+ * agree.
+ *
+ * The bytes are read with pread(2), never through a mapping: a range the
+ * file no longer holds is an error (-EIO), not a SIGBUS. Holes, found with
+ * SEEK_DATA/SEEK_HOLE, are hashed as zeros without being read, and a range
+ * that is one hole costs one lookup of a small cache (a sparse image in
+ * chunks digests at the speed of its data). Thread-safe; allocates a buffer
+ * per call (never on the I/O path).
+ */
+#ifndef SLICEFS_RANGE_DIGEST_H
+#define SLICEFS_RANGE_DIGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum digest_kind {
+    DIGEST_XXH128, /* 16 bytes, XXH3-128 (seed 0) */
+    DIGEST_SHA256, /* 32 bytes */
+};
+
+#define DIGEST_MAX_SIZE 32
+
+/* The digest size of kind, in bytes. */
+size_t digest_size(enum digest_kind kind);
+
+/* Digests [off, off + len) of the file fd into out (digest_size bytes).
+ * Returns 0, -EIO when the file ends before off + len, or a negative errno
+ * of pread. Adds the bytes it read (not the holes) to *bytes_read when
+ * bytes_read is not NULL (progress; atomic add). */
+int range_digest(int fd, uint64_t off, uint64_t len, enum digest_kind kind, unsigned char *out,
+                 uint64_t *bytes_read);
+
+/* Digests len bytes of memory at p (a cow overlay, through guarded_run: a
+ * lost page is -EIO). Returns 0 or -EIO. */
+int memory_digest(const unsigned char *p, uint64_t len, enum digest_kind kind, unsigned char *out);
+
+/* Lowercase hex of a digest of size bytes into text (2 * size + 1). */
+void digest_hex(const unsigned char *digest, size_t size, char *text);
+
+#endif
