@@ -22,7 +22,6 @@
 #include "unit_fixture.h"
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
