@@ -189,8 +189,8 @@ static void check_listing(const struct window_table *table, const struct source_
     for (size_t i = 0; i < table->count; i++) {
         const struct window *a = &table->windows[i], *b = &again.windows[i];
         if (strcmp(a->path, b->path) != 0 || a->offset != b->offset || a->length != b->length ||
-            a->to_end != b->to_end || a->mode != b->mode || a->backing->dev != b->backing->dev ||
-            a->backing->ino != b->backing->ino)
+            a->to_end != b->to_end || a->mode != b->mode || a->truncate != b->truncate ||
+            a->backing->dev != b->backing->dev || a->backing->ino != b->backing->ino)
             fail("the listing reads back as another window", a);
     }
     window_table_close(&again);

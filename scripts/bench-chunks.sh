@@ -28,7 +28,7 @@ median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 measure() {
     local start end i
     start=$(now_ns)
-    "$slicefs" -f "$work/huge.img" "$work/mnt" -o "layout=chunks:$1,ro" &
+    "$slicefs" -f "$work/huge.img" "$work/mnt" -o "layout=chunks:$1,ro,nostate" &
     pid=$!
     for ((i = 0; i < 2000; i++)); do
         grep -q " $work/mnt fuse" /proc/mounts && break
@@ -66,7 +66,7 @@ mkdir "$work/files"
 (cd "$work/files" && seq -f '%08g' 0 99999 | xargs touch)
 : >"$work/ls"
 for ((r = 0; r < runs; r++)); do
-    "$slicefs" -f "$work/100k.img" "$work/mnt" -o layout=chunks:1M,ro &
+    "$slicefs" -f "$work/100k.img" "$work/mnt" -o layout=chunks:1M,ro,nostate &
     pid=$!
     for ((i = 0; i < 2000; i++)); do
         grep -q " $work/mnt fuse" /proc/mounts && break

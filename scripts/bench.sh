@@ -127,6 +127,8 @@ off_b=$((offset_mb * mib))
 len_b=$((size_mb * mib))
 
 work=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/slicefs-bench.XXXXXX")
+# The daemons keep their state (per-window times) here, not in $HOME.
+export XDG_STATE_HOME=$work/state
 data=$work/data
 mnt=$work/mnt
 bin=$work/bin

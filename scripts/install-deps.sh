@@ -24,6 +24,7 @@ packages=(
     fdisk                              # sfdisk, to make test images
     libcmocka-dev                      # unit tests
     fio attr                           # integration tests (fio, getfattr/setfattr) and benchmarks
+    rsync restic borgbackup xxhash     # backups with real tools (test_backup_tools), xxhsum (bench)
     util-linux mount                   # setpriv, unshare, partx; mount (test_fstab)
     procps                             # ps, pgrep
     systemd                            # systemd-escape, systemd-analyze (test_ready: the example units)

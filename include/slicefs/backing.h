@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "slicefs/error.h"
@@ -55,15 +56,20 @@ struct backing {
     unsigned char *shared_map;  /* NULL unless mapped */
     unsigned char *private_map; /* NULL unless mapped */
     /* Change detection for cache=auto; atomics, shared by request threads. */
-    _Atomic uint64_t seen_stamp; /* size and mtime when last checked */
-    atomic_bool written;         /* written through the mount since then */
+    _Atomic uint64_t seen_stamp; /* size and ctime when last checked or changed by us */
     atomic_int writeback_error;  /* first failed write-back (errno), sticky */
+    atomic_bool limit_reached;   /* backing_limit_first_reached was called */
 };
 
 /* Opens path read-write (read-only when read_only, or when the file cannot
  * be opened for writing) and records its identity and size. It must be a
  * regular file or a block device. Returns 0, or -1 with a message. */
 int backing_open(struct backing *b, const char *path, bool read_only, struct sfs_error *err);
+
+/* Like backing_open, on fd, already open (O_RDWR when writable) on path;
+ * takes fd over, also on failure. */
+int backing_open_fd(struct backing *b, int fd, const char *path, bool writable,
+                    struct sfs_error *err);
 
 /* Grows the file to grow_to if it is smaller (sparsely), then creates the
  * mappings the want_* flags ask for. Returns 0 or -1. */
@@ -75,11 +81,15 @@ static inline uint64_t backing_size_now(const struct backing *b)
     return atomic_load_explicit(&b->cur_size, memory_order_acquire);
 }
 
-/* Records a size just read with fstat. */
-static inline void backing_saw_size(struct backing *b, uint64_t size)
-{
-    atomic_store_explicit(&b->cur_size, size, memory_order_release);
-}
+/* fstat of the file into *st, under grow_lock, recording the size it saw
+ * as the size now: a size read before a concurrent resize can never be
+ * stored after it. Returns 0 or a negative errno. */
+int backing_refresh(struct backing *b, struct stat *st);
+
+/* True the first time it is called for b, then false: for saying once that
+ * the file reached the end of its mapping (grew past it outside the mount,
+ * or a window that follows its size was refused growth with EFBIG). */
+bool backing_limit_first_reached(struct backing *b);
 
 /* Sets the file's size to size (truncating or growing it sparsely); when
  * grow_only, leaves a file that is already at least that large alone.
@@ -98,6 +108,11 @@ int backing_sync(struct backing *b, uint64_t off, uint64_t len);
  * overlay only. Returns 0 or a negative errno. */
 int backing_zero(const struct backing *b, uint64_t off, uint64_t len, bool private);
 
+/* fallocate(mode, off, len) on the file; mode keeps the size
+ * (FALLOC_FL_KEEP_SIZE), and the range lies inside the mapping. Returns 0
+ * or a negative errno. */
+int backing_fallocate(const struct backing *b, int mode, uint64_t off, uint64_t len);
+
 /* Bytes of [off, off+len) that the backing file has allocated (data, not
  * holes), found with SEEK_DATA/SEEK_HOLE. Where the file system cannot
  * tell, or past SCAN_LIMIT extents, the rest counts as allocated. */
@@ -115,17 +130,20 @@ bool backing_holds(const struct backing *b, uint64_t off, uint64_t len);
 /* The page size the mappings work in. */
 uint64_t backing_page_size(void);
 
-/* Records that the mount wrote to the backing file (cheap; I/O path). */
-static inline void backing_note_write(struct backing *b)
-{
-    if (!atomic_load_explicit(&b->written, memory_order_relaxed))
-        atomic_store_explicit(&b->written, true, memory_order_relaxed);
-}
+/* Change detection: the file's stamp is its size and ctime, which nobody
+ * can set back (touch can set the mtime back; the kernel moves the ctime
+ * on every change, also on touch). The mount records the stamp the file has
+ * after each change it makes itself, so that what it sees later and did
+ * not make is a change from outside. (A change from outside between the
+ * mount's own change and its fstat right after is taken for the mount's.) */
 
-/* Has the backing file changed (size or mtime) since the last call, other
- * than by writes through the mount? The first call answers true. Returns
- * 1, 0, or a negative errno. */
-int backing_changed_outside(struct backing *b);
+/* Records that the mount just changed the file (after a write, a
+ * truncation, a hole punched, times set): its stamp now is ours. One fstat. */
+void backing_note_write(struct backing *b);
+
+/* Whether st, the file's status just read, shows a change the mount did not
+ * make since the last call (or the last backing_note_write). */
+bool backing_changed_outside(struct backing *b, const struct stat *st);
 
 /* Syncs and unmaps everything, closes the file. Returns 0, or the first
  * negative errno that the final write-back reported. */

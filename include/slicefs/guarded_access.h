@@ -23,7 +23,8 @@ int guarded_access_init(struct sfs_error *err);
  * Calls may nest. */
 int guarded_run(int (*fn)(void *arg), void *arg);
 
-/* memcpy/memset under guarded_run: 0 or -EIO. */
+/* memmove (the ranges may overlap) and memset under guarded_run: 0 or
+ * -EIO. */
 int guarded_copy(void *dst, const void *src, size_t len);
 int guarded_zero(void *dst, size_t len);
 

@@ -47,7 +47,8 @@ struct path_tree {
     uint32_t *slots;   /* hash of (parent, name): node index + 1, 0 when empty */
     size_t slot_count; /* a power of two, at least twice count */
     const struct window_table *table;
-    uint32_t *ino_slots; /* hash of inode numbers: node index + 1, 0 when empty */
+    uint64_t *window_inos; /* the inode number of each declared window (table order) */
+    uint32_t *ino_slots;   /* hash of inode numbers: node index + 1, 0 when empty */
     size_t ino_slot_count;
     const struct window_rule *root_rule; /* chunks in the root, or NULL */
     uint64_t rule_ino_base;              /* member k is rule_ino_base + k */
@@ -96,6 +97,12 @@ static inline uint64_t path_tree_ino(const struct path_tree *tree, const struct 
 {
     (void)tree;
     return node->ino;
+}
+
+/* The inode number of declared window index (of the table). */
+static inline uint64_t path_tree_window_ino(const struct path_tree *tree, uint64_t index)
+{
+    return tree->window_inos[index];
 }
 
 /* The inode number of member index of the root's chunk rule. */

@@ -1,26 +1,28 @@
 /* range_digest.h - digests of a byte range of a backing file.
  *
- * Two kinds: XXH3-128, fast, for noticing which windows changed (the state
- * file keeps one per window), and SHA-256, for verification (the
- * user.slicefs.sha256 attribute, slicefs --digest). Both are the plain
- * digest of the bytes, so `xxhsum -H2` and `sha256sum` of the same bytes
- * agree.
+ * Two kinds. SHA-256, for verification (the user.slicefs.sha256 attribute,
+ * slicefs --digest): the plain digest of the bytes, as sha256sum prints it.
+ * DIGEST_XXH128, fast, for noticing which windows changed (the state keeps
+ * one per window): XXH3-128 over the XXH3-64 (little-endian) of each 1 MiB
+ * block of the range, the last one shorter, so that a block that is a hole
+ * costs nothing to hash (a 1 TiB sparse window digests in milliseconds).
  *
  * The bytes are read with pread(2), never through a mapping: a range the
  * file no longer holds is an error (-EIO), not a SIGBUS. Holes, found with
- * SEEK_DATA/SEEK_HOLE, are hashed as zeros without being read, and a range
- * that is one hole costs one lookup of a small cache (a sparse image in
- * chunks digests at the speed of its data). Thread-safe; allocates a buffer
- * per call (never on the I/O path).
+ * SEEK_DATA/SEEK_HOLE, are hashed as zeros without being read (for
+ * SHA-256, a range that is one hole costs one lookup of a small cache). Thread-safe; allocates a
+ * buffer per call (never on the I/O path).
  */
 #ifndef SLICEFS_RANGE_DIGEST_H
 #define SLICEFS_RANGE_DIGEST_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 enum digest_kind {
-    DIGEST_XXH128, /* 16 bytes, XXH3-128 (seed 0) */
+    DIGEST_XXH128, /* 16 bytes: XXH3-128 of the 1 MiB blocks' XXH3-64 */
     DIGEST_SHA256, /* 32 bytes */
 };
 
@@ -35,6 +37,11 @@ size_t digest_size(enum digest_kind kind);
  * bytes_read is not NULL (progress; atomic add). */
 int range_digest(int fd, uint64_t off, uint64_t len, enum digest_kind kind, unsigned char *out,
                  uint64_t *bytes_read);
+
+/* range_digest, given up (-ECANCELED) as soon as *stop is true (checked
+ * every 1 MiB). */
+int range_digest_until(int fd, uint64_t off, uint64_t len, enum digest_kind kind,
+                       unsigned char *out, uint64_t *bytes_read, const atomic_bool *stop);
 
 /* Digests len bytes of memory at p (a cow overlay, through guarded_run: a
  * lost page is -EIO). Returns 0 or -EIO. */

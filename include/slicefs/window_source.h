@@ -4,8 +4,8 @@
  * sources that take none) into windows appended to the table. Sources know
  * nothing of each other; the front end runs them in command-line order and
  * the path tree then refuses names that collide. Adding a source means one
- * new file with one `const struct window_source` and one line in the front
- * end's option list.
+ * new file with one `const struct window_source` and one line in the list
+ * in window_source.c, which the front end searches by option name.
  */
 #ifndef SLICEFS_WINDOW_SOURCE_H
 #define SLICEFS_WINDOW_SOURCE_H
@@ -18,6 +18,10 @@ struct source_context {
     unsigned sector_size;        /* sectorsize=, or 0: as the partition table says */
     /* Reports an entry a source skips (one line, no newline), or NULL. */
     void (*warn)(const char *message);
+    /* Where a source that found nothing to declare says why (layout=
+     * partitions on a file without a partition table), or NULL: the front
+     * end refuses a mount with no window at all and this message. */
+    struct sfs_error *found_nothing;
 };
 
 struct window_source {
@@ -27,6 +31,10 @@ struct window_source {
     int (*add_windows)(const char *arg, const struct source_context *ctx,
                        struct window_table *table, struct sfs_error *err);
 };
+
+/* The source whose option option ("NAME=VALUE") is, with *value pointing
+ * at VALUE; NULL when no source has that name. */
+const struct window_source *window_source_for_option(const char *option, const char **value);
 
 /* window=PATH:OFFSET:LENGTH[:MODE] - one window per option. */
 extern const struct window_source source_window_option;

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "slicefs/error.h"
 
@@ -19,6 +20,13 @@ enum window_mode {
     WINDOW_MODE_COW,
 };
 
+/* What truncating a fixed window below its length does (SPEC section 4). */
+enum window_truncate {
+    WINDOW_TRUNCATE_DEFAULT, /* the mount's -o truncate=, else zero */
+    WINDOW_TRUNCATE_ZERO,    /* the bytes past the new size read back as zeros */
+    WINDOW_TRUNCATE_IGNORE,  /* accepted, changes nothing (a block device) */
+};
+
 struct window_spec {
     char *path;         /* path inside the mount, checked by window_path_check */
     char *backing_path; /* NULL: the command line's BACKING */
@@ -26,6 +34,7 @@ struct window_spec {
     uint64_t length; /* meaningless when to_end */
     bool to_end;     /* LENGTH was "end" */
     enum window_mode mode;
+    enum window_truncate truncate;
     char *origin; /* where it was declared, for messages: "window=...", "FILE:LINE" */
 };
 
@@ -34,6 +43,23 @@ const char *window_mode_name(enum window_mode mode);
 
 /* Parses a mode name. Returns 0, or -1 with a message in err. */
 int window_mode_parse(const char *text, enum window_mode *out, struct sfs_error *err);
+
+/* "zero" or "ignore" ("zero" for the default). */
+const char *window_truncate_name(enum window_truncate truncate);
+
+/* Parses "zero" or "ignore". Returns 0, or -1 with a message in err. */
+int window_truncate_parse(const char *text, enum window_truncate *out, struct sfs_error *err);
+
+/* Parses a MODE field: comma-separated words, at most one mode name (ro,
+ * rw, cow) and at most one truncate=zero|ignore, e.g. "rw,truncate=ignore"
+ * or "truncate=ignore" (the default mode). What is not given is left as
+ * the default. Returns 0, or -1 with a message in err. */
+int window_mode_field_parse(const char *text, enum window_mode *mode,
+                            enum window_truncate *truncate, struct sfs_error *err);
+
+/* Writes the MODE field that window_mode_field_parse reads back: the mode,
+ * and ",truncate=ignore" when truncate is ignore. */
+void window_mode_field_format(enum window_mode mode, enum window_truncate truncate, FILE *out);
 
 /* Parses the value of a window= option, "PATH:OFFSET:LENGTH[:MODE]", into
  * *out (owned strings; free with window_spec_free). PATH ends at the first

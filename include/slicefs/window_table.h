@@ -18,27 +18,32 @@
 
 #include "slicefs/backing.h"
 #include "slicefs/error.h"
+#include "slicefs/window_rule.h"
 #include "slicefs/window_spec.h"
 
 struct window {
     char *path;
     struct backing *backing;
     uint64_t offset;
-    uint64_t length;       /* at mount; see window_length() */
-    bool to_end;           /* declared with LENGTH "end" */
-    bool follows_size;     /* to_end and not cow: the length follows the file */
-    enum window_mode mode; /* ro, rw or cow */
-    char *origin;          /* where it was declared, for messages */
+    uint64_t length;               /* at mount; see window_length() */
+    bool to_end;                   /* declared with LENGTH "end" */
+    bool follows_size;             /* to_end and not cow: the length follows the file */
+    enum window_mode mode;         /* ro, rw or cow */
+    enum window_truncate truncate; /* zero or ignore, never the default */
+    char *origin;                  /* where it was declared, for messages */
 };
 
 /* The window's length now: a window that follows its backing file's size
- * ends where the file ends (as last seen); every other window keeps its
- * length. */
+ * ends where the file ends (as last seen), but never past the end of the
+ * file's shared mapping, however far the file grew outside the mount;
+ * every other window keeps its length. */
 static inline uint64_t window_length(const struct window *w)
 {
     if (!w->follows_size)
         return w->length;
     uint64_t size = backing_size_now(w->backing);
+    if (size > w->backing->map_len)
+        size = w->backing->map_len;
     return size > w->offset ? size - w->offset : 0;
 }
 
@@ -49,24 +54,6 @@ static inline bool window_growable(const struct window *w)
     return w->follows_size && w->mode == WINDOW_MODE_RW;
 }
 
-/* count windows computed from one declaration (layout=chunks): window k
- * starts at offset + k * chunk_size and is chunk_size long, but the last,
- * which ends at offset + total. Named by k in decimal, zero-padded to
- * name_width digits, so the names sort in order. No memory per window. */
-struct window_rule {
-    struct backing *backing;
-    uint64_t offset;
-    uint64_t chunk_size;
-    uint64_t total;
-    uint64_t count;
-    bool to_end; /* declared with LENGTH "end": total follows -o extend */
-    unsigned name_width;
-    enum window_mode mode;
-    char *origin;
-};
-
-#define WINDOW_RULE_NAME_MAX 24 /* 20 digits of a uint64_t, and a NUL */
-
 struct window_table {
     struct window *windows;
     size_t count;
@@ -75,9 +62,10 @@ struct window_table {
     size_t rule_count;
     struct backing **backings; /* each backing file once, in order of first use */
     size_t backing_count;
-    bool read_only; /* -o ro: every window is ro */
-    bool create;    /* -o create: create a missing backing file */
-    bool extend;    /* -o extend: grow backing files so windows fit */
+    bool read_only;                /* -o ro: every window is ro */
+    enum window_truncate truncate; /* -o truncate=: for windows that do not say */
+    bool create;                   /* -o create: create a missing backing file */
+    bool extend;                   /* -o extend: grow backing files so windows fit */
 };
 
 void window_table_init(struct window_table *table, bool read_only);
@@ -90,25 +78,29 @@ void window_table_init(struct window_table *table, bool read_only);
 int window_table_add(struct window_table *table, const struct window_spec *spec,
                      const char *default_backing, struct sfs_error *err);
 
+/* window_table_add, then window_spec_free(spec), whatever the result: for
+ * sources that parse a spec only to add it. */
+int window_table_take(struct window_table *table, struct window_spec *spec,
+                      const char *default_backing, struct sfs_error *err);
+
+/* window_table_add on a backing file the table already holds
+ * (window_table_backing); spec->backing_path is ignored. */
+int window_table_add_on(struct window_table *table, const struct window_spec *spec,
+                        struct backing *b, struct sfs_error *err);
+
+/* The backing file at path: one already in the table when it is the same
+ * file (same device and inode, found from the descriptor just opened), or
+ * newly opened (created first for -o create). Returns NULL with a
+ * message. */
+struct backing *window_table_backing(struct window_table *table, const char *path,
+                                     struct sfs_error *err);
+
 /* Resolves a chunk rule over [spec->offset, spec->offset + length) of its
  * backing file (LENGTH may be "end"), chunk_size bytes a window, and appends
  * it. spec->path is ignored. Returns 0 or -1 with a message. */
 int window_table_add_chunks(struct window_table *table, const struct window_spec *spec,
                             uint64_t chunk_size, const char *default_backing,
                             struct sfs_error *err);
-
-/* Fills *out with member index (< rule->count) of rule; out->path points
- * at name, which receives the member's name. */
-void window_rule_member(const struct window_rule *rule, uint64_t index, struct window *out,
-                        char name[WINDOW_RULE_NAME_MAX]);
-
-/* Writes the name of member index of rule into name. */
-void window_rule_name(const struct window_rule *rule, uint64_t index,
-                      char name[WINDOW_RULE_NAME_MAX]);
-
-/* If name is the name of a member of rule, stores its index and returns
- * true. */
-bool window_rule_index(const struct window_rule *rule, const char *name, uint64_t *index);
 
 /* Grows backing files as -o extend asks, settles the lengths that depend on
  * the final sizes, and maps every backing file once. Returns 0 or -1 with a

@@ -1,5 +1,6 @@
 #include "slicefs/backing.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -25,22 +26,30 @@ uint64_t backing_page_size(void)
 
 int backing_open(struct backing *b, const char *path, bool read_only, struct sfs_error *err)
 {
-    memset(b, 0, sizeof *b);
-    b->fd = -1;
-
     int fd = -1;
+    bool writable = false;
     if (!read_only) {
         fd = open(path, O_RDWR | O_CLOEXEC);
         if (fd >= 0)
-            b->writable = true;
-        else if (errno != EACCES && errno != EROFS && errno != EPERM && errno != ETXTBSY)
+            writable = true;
+        else if (errno != EACCES && errno != EROFS && errno != EPERM && errno != ETXTBSY &&
+                 errno != EISDIR) /* a folder: refused below, by its type */
             return sfs_error_set(err, "backing file '%s': %s", path, strerror(errno));
     }
     if (fd < 0)
         fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return sfs_error_set(err, "backing file '%s': %s", path, strerror(errno));
+    return backing_open_fd(b, fd, path, writable, err);
+}
 
+int backing_open_fd(struct backing *b, int fd, const char *path, bool writable,
+                    struct sfs_error *err)
+{
+    memset(b, 0, sizeof *b);
+    b->fd = -1;
+    b->writable = writable;
+    /* Everything from the one open file, never the name again. */
     struct stat st;
     if (fstat(fd, &st) < 0) {
         sfs_error_set(err, "backing file '%s': %s", path, strerror(errno));
@@ -56,7 +65,8 @@ int backing_open(struct backing *b, const char *path, bool read_only, struct sfs
         }
         b->is_block_device = true;
     } else {
-        sfs_error_set(err, "backing file '%s' is not a regular file or a block device", path);
+        sfs_error_set(err, "backing file '%s' is %snot a regular file or a block device", path,
+                      S_ISDIR(st.st_mode) ? "a directory, " : "");
         goto fail;
     }
     if (b->size > SIZE_MAX) {
@@ -91,7 +101,30 @@ int backing_open(struct backing *b, const char *path, bool read_only, struct sfs
 
 fail:
     close(fd);
+    b->writable = false;
     return -1;
+}
+
+/* Records a size just read with fstat or set (single-threaded, or under
+ * grow_lock). */
+static void saw_size(struct backing *b, uint64_t size)
+{
+    atomic_store_explicit(&b->cur_size, size, memory_order_release);
+}
+
+int backing_refresh(struct backing *b, struct stat *st)
+{
+    pthread_mutex_lock(&b->grow_lock);
+    int res = fstat(b->fd, st) < 0 ? -errno : 0;
+    if (res == 0 && !b->is_block_device)
+        saw_size(b, (uint64_t)st->st_size);
+    pthread_mutex_unlock(&b->grow_lock);
+    return res;
+}
+
+bool backing_limit_first_reached(struct backing *b)
+{
+    return !atomic_load(&b->limit_reached) && !atomic_exchange(&b->limit_reached, true);
 }
 
 uint64_t backing_grow_reserve(void)
@@ -115,7 +148,7 @@ int backing_map(struct backing *b, struct sfs_error *err)
             return sfs_error_set(err, "backing file '%s': cannot extend it to %llu bytes: %s",
                                  b->path, (unsigned long long)b->grow_to, strerror(errno));
         b->size = b->grow_to;
-        backing_saw_size(b, b->size);
+        saw_size(b, b->size);
     }
     b->map_len = (size_t)b->size;
     if (b->want_shared || b->want_shared_write) {
@@ -221,6 +254,15 @@ int backing_zero(const struct backing *b, uint64_t off, uint64_t len, bool priva
     return guarded_zero(b->shared_map + off, len);
 }
 
+int backing_fallocate(const struct backing *b, int mode, uint64_t off, uint64_t len)
+{
+    assert(mode & FALLOC_FL_KEEP_SIZE);
+    assert(off <= b->map_len && len <= b->map_len - off);
+    if (!b->writable)
+        return -EBADF;
+    return fallocate(b->fd, mode, (off_t)off, (off_t)len) < 0 ? -errno : 0;
+}
+
 uint64_t backing_allocated(const struct backing *b, uint64_t off, uint64_t len)
 {
     enum { SCAN_LIMIT = 1024 };
@@ -267,11 +309,11 @@ int backing_resize(struct backing *b, uint64_t size, bool grow_only)
     if (fstat(b->fd, &st) < 0) {
         res = -errno;
     } else if (grow_only && (uint64_t)st.st_size >= size) {
-        backing_saw_size(b, (uint64_t)st.st_size);
+        saw_size(b, (uint64_t)st.st_size);
     } else if (ftruncate(b->fd, (off_t)size) < 0) {
         res = -errno;
     } else {
-        backing_saw_size(b, size);
+        saw_size(b, size);
     }
     pthread_mutex_unlock(&b->grow_lock);
     return res;
@@ -296,20 +338,26 @@ bool backing_holds(const struct backing *b, uint64_t off, uint64_t len)
     return off <= size && len <= size - off;
 }
 
-int backing_changed_outside(struct backing *b)
+static uint64_t stamp_of(const struct stat *st)
 {
-    struct stat st;
-    if (fstat(b->fd, &st) < 0)
-        return -errno;
     /* Each step of mix() is a bijection, so a change of any one of size,
      * seconds or nanoseconds always changes the stamp. */
-    uint64_t stamp = mix(mix(mix((uint64_t)st.st_size) ^ (uint64_t)st.st_mtim.tv_sec) ^
-                         (uint64_t)st.st_mtim.tv_nsec);
-    if (stamp == 0)
-        stamp = 1; /* 0 is the value before the first check */
-    bool ours = atomic_exchange(&b->written, false);
-    uint64_t before = atomic_exchange(&b->seen_stamp, stamp);
-    return before != stamp && !(ours && before != 0);
+    uint64_t stamp = mix(mix(mix((uint64_t)st->st_size) ^ (uint64_t)st->st_ctim.tv_sec) ^
+                         (uint64_t)st->st_ctim.tv_nsec);
+    return stamp == 0 ? 1 : stamp; /* 0 is the value before the first check */
+}
+
+void backing_note_write(struct backing *b)
+{
+    struct stat st;
+    if (fstat(b->fd, &st) == 0)
+        atomic_store(&b->seen_stamp, stamp_of(&st));
+}
+
+bool backing_changed_outside(struct backing *b, const struct stat *st)
+{
+    uint64_t stamp = stamp_of(st);
+    return atomic_exchange(&b->seen_stamp, stamp) != stamp;
 }
 
 int backing_close(struct backing *b)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 
 /* Where the innermost guarded_run() of this thread resumes after a fault;
@@ -43,11 +44,17 @@ int guarded_run(int (*fn)(void *arg), void *arg)
     sigjmp_buf *volatile outer = guard_resume;
 
     if (sigsetjmp(resume, 0) != 0) {
+        atomic_signal_fence(memory_order_seq_cst);
         guard_resume = outer;
         return -EIO;
     }
     guard_resume = &resume;
+    /* The handler runs on this thread: a compiler fence is all it takes to
+     * keep every access of fn after the store above and before the one
+     * below (no CPU fence is needed within one thread). */
+    atomic_signal_fence(memory_order_seq_cst);
     int res = fn(arg);
+    atomic_signal_fence(memory_order_seq_cst);
     guard_resume = outer;
     return res;
 }
@@ -61,7 +68,7 @@ struct copy_args {
 static int do_copy(void *arg)
 {
     struct copy_args *a = arg;
-    memcpy(a->dst, a->src, a->len);
+    memmove(a->dst, a->src, a->len); /* the ranges may overlap (one file) */
     return 0;
 }
 

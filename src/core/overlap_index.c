@@ -1,5 +1,6 @@
 #include "slicefs/overlap_index.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,9 +58,13 @@ int overlap_index_build(struct overlap_index *index, const struct path_tree *tre
         if (g->entries[g->count - 1].length > g->max_length)
             g->max_length = g->entries[g->count - 1].length;
     }
-    for (size_t i = 0; i < index->count; i++)
-        qsort(index->groups[i].entries, index->groups[i].count, sizeof(struct overlap_entry),
-              compare_entries);
+    for (size_t i = 0; i < index->count; i++) {
+        struct overlap_group *g = &index->groups[i];
+        qsort(g->entries, g->count, sizeof(struct overlap_entry), compare_entries);
+        /* The invariant the header states and the search relies on. */
+        for (size_t k = 1; k < g->count; k++)
+            assert(g->entries[k - 1].offset <= g->entries[k].offset);
+    }
     if (tree->root_rule != NULL) {
         struct overlap_group *g = group_of(index, tree->root_rule->backing);
         g->rule = tree->root_rule;

@@ -179,6 +179,10 @@ static int index_inos(struct path_tree *tree)
     if (tree->ino_slots == NULL)
         return -1;
     tree->ino_slot_count = count;
+    const struct window_table *table = tree->table;
+    tree->window_inos = calloc(table->count ? table->count : 1, sizeof *tree->window_inos);
+    if (tree->window_inos == NULL)
+        return -1;
     for (size_t i = 0; i < tree->count; i++) {
         struct tree_node *n = &tree->nodes[i];
         uint32_t *slot;
@@ -187,6 +191,8 @@ static int index_inos(struct path_tree *tree)
             n->ino = n->ino + 1 < PATH_TREE_RULE_INO_BIT ? n->ino + 1 : PATH_TREE_ROOT_INO + 1;
         }
         *slot = (uint32_t)i + 1;
+        if (n->window != PATH_TREE_NOT_A_WINDOW)
+            tree->window_inos[n->window] = n->ino;
     }
     return 0;
 }
@@ -248,6 +254,12 @@ int path_tree_build(struct path_tree *tree, const struct window_table *table, st
         if (tree->nodes[i].child_count > 1) /* qsort(NULL, 0, ...) is undefined */
             qsort(tree->nodes[i].children, tree->nodes[i].child_count, sizeof(uint32_t),
                   compare_children);
+    /* Children sorted by name (the header's invariant; readdir and lookup
+     * rely on it). */
+    for (size_t i = 0; i < tree->count; i++)
+        for (uint32_t k = 1; k < tree->nodes[i].child_count; k++)
+            assert(compare_children(&tree->nodes[i].children[k - 1], &tree->nodes[i].children[k]) <
+                   0);
     sorting_tree = NULL;
     if (index_inos(tree) < 0)
         goto oom;
@@ -366,5 +378,6 @@ void path_tree_free(struct path_tree *tree)
     free(tree->nodes);
     free(tree->slots);
     free(tree->ino_slots);
+    free(tree->window_inos);
     memset(tree, 0, sizeof *tree);
 }

@@ -8,13 +8,35 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
 #include "slicefs/guarded_access.h"
 
-enum { BUFFER_BYTES = 1 << 20 };
+enum { BUFFER_BYTES = 1 << 20, BLOCK_BYTES = 1 << 20 };
 
 static const unsigned char zeros[1 << 16];
+
+/* block_hash of n zero bytes (n <= BLOCK_BYTES), without a buffer: the
+ * last length asked for is kept per thread (the chunks of a sparse image
+ * all have one length). */
+static void zero_block_hash(uint64_t n, unsigned char le[8])
+{
+    static _Thread_local uint64_t kept_len;
+    static _Thread_local unsigned char kept[8];
+    if (n != kept_len || n == 0) {
+        XXH3_state_t state;
+        XXH3_64bits_reset(&state);
+        for (uint64_t done = 0; done < n; done += sizeof zeros)
+            XXH3_64bits_update(&state, zeros,
+                               n - done < sizeof zeros ? (size_t)(n - done) : sizeof zeros);
+        uint64_t h = XXH3_64bits_digest(&state);
+        for (int i = 0; i < 8; i++)
+            kept[i] = (unsigned char)(h >> (8 * i));
+        kept_len = n;
+    }
+    memcpy(le, kept, 8);
+}
 
 size_t digest_size(enum digest_kind kind)
 {
@@ -140,8 +162,50 @@ static void next_data(int fd, uint64_t pos, uint64_t end, uint64_t *data, uint64
     *hole = h < 0 || (uint64_t)h > end ? end : (uint64_t)h;
 }
 
+/* Reads [pos, pos + n) of fd into buf, holes as zeros (not read). *data and
+ * *hole carry next_data's answer from call to call. Returns 0 or a negative
+ * errno (-EIO: the file ends early). */
+static int read_block(int fd, unsigned char *buf, uint64_t pos, uint64_t n, uint64_t end,
+                      uint64_t *data, uint64_t *hole, uint64_t *bytes_read)
+{
+    uint64_t done = 0;
+    while (done < n) {
+        uint64_t at = pos + done;
+        if (at >= *hole)
+            next_data(fd, at, end, data, hole);
+        if (*data > at) { /* a hole up to *data */
+            uint64_t z = *data - at < n - done ? *data - at : n - done;
+            memset(buf + done, 0, (size_t)z);
+            done += z;
+            continue;
+        }
+        uint64_t want = *hole - at < n - done ? *hole - at : n - done;
+        ssize_t got = pread(fd, buf + done, (size_t)want, (off_t)at);
+        if (got <= 0)
+            return got == 0 ? -EIO : -errno; /* shrunk under us */
+        if (bytes_read != NULL)
+            __atomic_add_fetch(bytes_read, (uint64_t)got, __ATOMIC_RELAXED);
+        done += (uint64_t)got;
+    }
+    return 0;
+}
+
+/* The XXH3-64 of a block, little-endian, as the block digest feeds it. */
+static void block_hash(const unsigned char *p, size_t n, unsigned char le[8])
+{
+    uint64_t h = XXH3_64bits(p, n);
+    for (int i = 0; i < 8; i++)
+        le[i] = (unsigned char)(h >> (8 * i));
+}
+
 int range_digest(int fd, uint64_t off, uint64_t len, enum digest_kind kind, unsigned char *out,
                  uint64_t *bytes_read)
+{
+    return range_digest_until(fd, off, len, kind, out, bytes_read, NULL);
+}
+
+int range_digest_until(int fd, uint64_t off, uint64_t len, enum digest_kind kind,
+                       unsigned char *out, uint64_t *bytes_read, const atomic_bool *stop)
 {
     if (off > UINT64_MAX - len)
         return -EINVAL;
@@ -154,35 +218,42 @@ int range_digest(int fd, uint64_t off, uint64_t len, enum digest_kind kind, unsi
         return -EIO;
     uint64_t data, hole;
     next_data(fd, off, end, &data, &hole);
-    if (data >= end)
+    if (data >= end && kind == DIGEST_SHA256)
         return zero_digest(len, kind, out);
 
     struct hasher h;
     int res = hasher_init(&h, kind);
-    unsigned char *buf = res == 0 ? malloc(BUFFER_BYTES) : NULL;
-    if (buf == NULL) {
+    if (res < 0) {
         hasher_free(&h);
-        return -ENOMEM;
+        return res;
     }
-    uint64_t pos = off;
-    while (pos < end) {
-        if (pos >= hole)
-            next_data(fd, pos, end, &data, &hole);
-        if (data > pos) { /* a hole up to data */
-            hasher_zeros(&h, data - pos);
-            pos = data;
-            continue;
-        }
-        uint64_t want = hole - pos < BUFFER_BYTES ? hole - pos : BUFFER_BYTES;
-        ssize_t got = pread(fd, buf, (size_t)want, (off_t)pos);
-        if (got <= 0) {
-            res = got == 0 ? -EIO : -errno; /* shrunk under us */
+    unsigned char *buf = NULL; /* only when there is data to read */
+    for (uint64_t pos = off; pos < end && res == 0;) {
+        uint64_t n = end - pos < BLOCK_BYTES ? end - pos : BLOCK_BYTES;
+        if (stop != NULL && atomic_load_explicit(stop, memory_order_relaxed)) {
+            res = -ECANCELED;
             break;
         }
-        hasher_update(&h, buf, (size_t)got);
-        if (bytes_read != NULL)
-            __atomic_add_fetch(bytes_read, (uint64_t)got, __ATOMIC_RELAXED);
-        pos += (uint64_t)got;
+        if (pos >= hole)
+            next_data(fd, pos, end, &data, &hole);
+        bool is_hole = data >= pos + n;
+        if (!is_hole && buf == NULL && (buf = malloc(BLOCK_BYTES)) == NULL) {
+            res = -ENOMEM;
+            break;
+        }
+        if (kind == DIGEST_XXH128) {
+            unsigned char le[8];
+            if (is_hole)
+                zero_block_hash(n, le);
+            else if ((res = read_block(fd, buf, pos, n, end, &data, &hole, bytes_read)) == 0)
+                block_hash(buf, (size_t)n, le);
+            hasher_update(&h, le, sizeof le);
+        } else if (is_hole) {
+            hasher_zeros(&h, n);
+        } else if ((res = read_block(fd, buf, pos, n, end, &data, &hole, bytes_read)) == 0) {
+            hasher_update(&h, buf, (size_t)n);
+        }
+        pos += n;
     }
     free(buf);
     if (res < 0) {
@@ -199,11 +270,18 @@ struct memory_job {
     uint64_t len;
 };
 
-/* Hashes the memory in pieces, so that a fault leaves nothing held. */
+/* Hashes one block of memory (under guarded_run: a fault abandons the
+ * whole digest, so a half-updated state is never used). */
 static int hash_memory(void *arg)
 {
     struct memory_job *job = arg;
-    hasher_update(job->h, job->p, (size_t)job->len);
+    if (job->h->kind == DIGEST_XXH128) {
+        unsigned char le[8];
+        block_hash(job->p, (size_t)job->len, le);
+        hasher_update(job->h, le, sizeof le);
+    } else {
+        hasher_update(job->h, job->p, (size_t)job->len);
+    }
     return 0;
 }
 
@@ -216,9 +294,7 @@ int memory_digest(const unsigned char *p, uint64_t len, enum digest_kind kind, u
         return res;
     }
     for (uint64_t done = 0; done < len && res == 0;) {
-        uint64_t n = len - done < BUFFER_BYTES ? len - done : BUFFER_BYTES;
-        /* The hash state is updated only as far as a piece got: a fault
-         * abandons the digest, so a half-updated state is never used. */
+        uint64_t n = len - done < BLOCK_BYTES ? len - done : BLOCK_BYTES;
         struct memory_job job = {&h, p + done, n};
         res = guarded_run(hash_memory, &job);
         done += n;

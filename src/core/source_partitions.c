@@ -41,19 +41,26 @@ static void warn(const struct source_context *ctx, const char *origin, const cha
     ctx->warn(message);
 }
 
-/* Probes path with the given logical sector size (0: the library's
- * default). Returns the number of acceptable partitions stored in *out
- * (malloc'd), or -1 with a message; *entries is the number of entries the
- * table had (0: no partition table found at this sector size). */
-static int probe(const char *path, unsigned sector_size, const char *origin,
+/* Probes the open backing file b with the given logical sector size (0:
+ * the library's default). Returns the number of acceptable partitions
+ * stored in *out (malloc'd), or -1 with a message; *entries is the number
+ * of entries the table had (0: no partition table found at this sector
+ * size). */
+static int probe(const struct backing *b, unsigned sector_size, const char *origin,
                  const struct source_context *ctx, struct partition **out, int *entries_out,
-                 uint64_t file_size, struct sfs_error *err)
+                 struct sfs_error *err)
 {
+    const char *path = b->path;
+    uint64_t file_size = b->size;
     *out = NULL;
     *entries_out = 0;
-    blkid_probe pr = blkid_new_probe_from_filename(path);
-    if (pr == NULL)
+    /* The descriptor every window uses: the file is never opened by name
+     * again, so the table read is the one of the file the windows map. */
+    blkid_probe pr = blkid_new_probe();
+    if (pr == NULL || blkid_probe_set_device(pr, b->fd, 0, 0) != 0) {
+        blkid_free_probe(pr);
         return sfs_error_set(err, "%s: cannot read the partition table of '%s'", origin, path);
+    }
     if (sector_size != 0 && blkid_probe_set_sectorsize(pr, sector_size) != 0) {
         blkid_free_probe(pr);
         return sfs_error_set(err, "%s: sector size %u refused", origin, sector_size);
@@ -109,32 +116,33 @@ int source_partitions_add(const char *origin, const struct source_context *ctx,
     const char *path = ctx->default_backing;
     if (path == NULL)
         return sfs_error_set(err, "%s: BACKING: no backing file given", origin);
-    /* Open it the way every window will, for its size and a clear error. */
-    struct backing probe_backing;
-    int res = backing_open(&probe_backing, path, true, err);
-    if (res < 0)
+    /* Opened the way every window will use it, for its size and a clear
+     * error; the windows below are added on this same backing file. */
+    struct backing *b = window_table_backing(table, path, err);
+    if (b == NULL)
         return sfs_error_prefix(err, "%s", origin);
-    uint64_t file_size = probe_backing.size;
-    backing_close(&probe_backing);
 
     struct partition *parts = NULL;
     int count, entries;
     if (ctx->sector_size != 0) {
-        count = probe(path, ctx->sector_size, origin, ctx, &parts, &entries, file_size, err);
+        count = probe(b, ctx->sector_size, origin, ctx, &parts, &entries, err);
     } else {
         /* Where the table says: a 512-byte-sector table is found at 512;
          * a 4096-byte-sector GPT only when probed with 4096. */
-        count = probe(path, 0, origin, ctx, &parts, &entries, file_size, err);
+        count = probe(b, 0, origin, ctx, &parts, &entries, err);
         if (count == 0 && entries == 0) {
             free(parts);
-            count = probe(path, 4096, origin, ctx, &parts, &entries, file_size, err);
+            count = probe(b, 4096, origin, ctx, &parts, &entries, err);
         }
     }
     if (count < 0)
         return -1;
-    if (entries == 0)
+    if (entries == 0) {
         warn(ctx, origin, "no partition table found in '%s'", path);
+        sfs_error_set(ctx->found_nothing, "%s: no partition table found in '%s'", origin, path);
+    }
 
+    int res = 0;
     if (count > 1)
         qsort(parts, (size_t)count, sizeof *parts, compare_offsets);
     uint64_t end_of_previous = 0;
@@ -155,7 +163,7 @@ int source_partitions_add(const char *origin, const struct source_context *ctx,
         struct window_spec spec;
         res = window_spec_from_fields(name, offset, length, NULL, NULL, origin, &spec, err);
         if (res == 0) {
-            res = window_table_add(table, &spec, path, err);
+            res = window_table_add_on(table, &spec, b, err);
             window_spec_free(&spec);
         }
     }

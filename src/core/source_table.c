@@ -44,11 +44,7 @@ static int add_line(const char *table_path, char *line, const char *origin,
     int res = window_spec_from_fields(fields[0], fields[1], fields[2], fields[3], backing, origin,
                                       &spec, err);
     free(backing);
-    if (res < 0)
-        return -1;
-    res = window_table_add(table, &spec, ctx->default_backing, err);
-    window_spec_free(&spec);
-    return res;
+    return res < 0 ? -1 : window_table_take(table, &spec, ctx->default_backing, err);
 }
 
 static int add_windows(const char *arg, const struct source_context *ctx,

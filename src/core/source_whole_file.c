@@ -23,10 +23,8 @@ static int add_windows(const char *arg, const struct source_context *ctx,
     struct window_spec spec;
     int res =
         window_spec_from_fields(name, "0", "end", NULL, NULL, ctx->default_backing, &spec, err);
-    if (res == 0) {
-        res = window_table_add(table, &spec, ctx->default_backing, err);
-        window_spec_free(&spec);
-    }
+    if (res == 0)
+        res = window_table_take(table, &spec, ctx->default_backing, err);
     free(copy);
     return res;
 }

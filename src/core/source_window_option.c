@@ -12,11 +12,7 @@ static int add_windows(const char *arg, const struct source_context *ctx,
     struct window_spec spec;
     int res = window_spec_parse(arg, origin, &spec, err);
     free(origin);
-    if (res < 0)
-        return -1;
-    res = window_table_add(table, &spec, ctx->default_backing, err);
-    window_spec_free(&spec);
-    return res;
+    return res < 0 ? -1 : window_table_take(table, &spec, ctx->default_backing, err);
 }
 
 const struct window_source source_window_option = {

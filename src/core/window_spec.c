@@ -1,5 +1,6 @@
 #include "slicefs/window_spec.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,15 +19,87 @@ const char *window_mode_name(enum window_mode mode)
     return mode_names[mode];
 }
 
+/* The index in [first, last] of text in names, or -1. */
+static int find_name(const char *const names[], int first, int last, const char *text)
+{
+    for (int i = first; i <= last; i++)
+        if (strcmp(text, names[i]) == 0)
+            return i;
+    return -1;
+}
+
 int window_mode_parse(const char *text, enum window_mode *out, struct sfs_error *err)
 {
-    for (enum window_mode m = WINDOW_MODE_RO; m <= WINDOW_MODE_COW; m++) {
-        if (strcmp(text, mode_names[m]) == 0) {
-            *out = m;
-            return 0;
+    int m = find_name(mode_names, WINDOW_MODE_RO, WINDOW_MODE_COW, text);
+    if (m < 0)
+        return sfs_error_set(err, "'%s' is not a mode (use ro, rw or cow)", text);
+    *out = (enum window_mode)m;
+    return 0;
+}
+
+static const char *const truncate_names[] = {
+    [WINDOW_TRUNCATE_DEFAULT] = "zero",
+    [WINDOW_TRUNCATE_ZERO] = "zero",
+    [WINDOW_TRUNCATE_IGNORE] = "ignore",
+};
+
+const char *window_truncate_name(enum window_truncate truncate)
+{
+    return truncate_names[truncate];
+}
+
+int window_truncate_parse(const char *text, enum window_truncate *out, struct sfs_error *err)
+{
+    int t = find_name(truncate_names, WINDOW_TRUNCATE_ZERO, WINDOW_TRUNCATE_IGNORE, text);
+    if (t < 0)
+        return sfs_error_set(err, "'%s' is not a truncate mode (use zero or ignore)", text);
+    *out = (enum window_truncate)t;
+    return 0;
+}
+
+#define TRUNCATE_KEY "truncate="
+
+int window_mode_field_parse(const char *text, enum window_mode *mode,
+                            enum window_truncate *truncate, struct sfs_error *err)
+{
+    *mode = WINDOW_MODE_DEFAULT;
+    *truncate = WINDOW_TRUNCATE_DEFAULT;
+    bool mode_seen = false, truncate_seen = false;
+    const char *word = text;
+    for (;;) {
+        size_t len = strcspn(word, ",");
+        char buf[32];
+        if (len >= sizeof buf)
+            return sfs_error_set(err,
+                                 "'%.*s' is not a mode (use ro, rw or cow, and "
+                                 "truncate=zero or truncate=ignore)",
+                                 (int)(len < 64 ? len : 64), word);
+        memcpy(buf, word, len);
+        buf[len] = '\0';
+        if (strncmp(buf, TRUNCATE_KEY, strlen(TRUNCATE_KEY)) == 0) {
+            if (truncate_seen)
+                return sfs_error_set(err, "'%s': truncate= given twice", text);
+            truncate_seen = true;
+            if (window_truncate_parse(buf + strlen(TRUNCATE_KEY), truncate, err) < 0)
+                return -1;
+        } else {
+            if (mode_seen)
+                return sfs_error_set(err, "'%s': two modes", text);
+            mode_seen = true;
+            if (window_mode_parse(buf, mode, err) < 0)
+                return -1;
         }
+        if (word[len] == '\0')
+            return 0;
+        word += len + 1;
     }
-    return sfs_error_set(err, "'%s' is not a mode (use ro, rw or cow)", text);
+}
+
+void window_mode_field_format(enum window_mode mode, enum window_truncate truncate, FILE *out)
+{
+    fputs(window_mode_name(mode), out);
+    if (truncate == WINDOW_TRUNCATE_IGNORE)
+        fprintf(out, "," TRUNCATE_KEY "%s", window_truncate_name(truncate));
 }
 
 void window_spec_free(struct window_spec *spec)
@@ -54,7 +127,8 @@ int window_spec_from_fields(const char *path, const char *offset_text, const cha
     if (!spec.to_end && spec.length > SIZE_PARSE_MAX - spec.offset)
         return sfs_error_set(err, "%s: LENGTH: offset %llu + length %llu overflows 2^63-1", origin,
                              (unsigned long long)spec.offset, (unsigned long long)spec.length);
-    if (mode_text != NULL && window_mode_parse(mode_text, &spec.mode, err) < 0)
+    if (mode_text != NULL &&
+        window_mode_field_parse(mode_text, &spec.mode, &spec.truncate, err) < 0)
         return sfs_error_prefix(err, "%s: MODE", origin);
 
     spec.path = strdup(path);

@@ -1,5 +1,6 @@
 #include "slicefs/window_table.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,19 +16,30 @@ void window_table_init(struct window_table *table, bool read_only)
     table->read_only = read_only;
 }
 
-/* Returns the backing file at path, opening it unless an open one is the
- * same file (same device and inode). */
-static struct backing *find_or_open_backing(struct window_table *table, const char *path,
-                                            struct sfs_error *err)
+/* Opens path as a new backing file: created first (O_EXCL) when -o create
+ * asks and it is missing, so that the one descriptor made is the one kept. */
+static int open_backing(struct window_table *table, struct backing *b, const char *path,
+                        struct sfs_error *err)
 {
-    struct stat st;
-    if (stat(path, &st) == 0) {
-        for (size_t i = 0; i < table->backing_count; i++) {
-            struct backing *b = table->backings[i];
-            if (b->dev == st.st_dev && b->ino == st.st_ino)
-                return b;
+    if (table->create && !table->read_only) {
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            if (backing_open_fd(b, fd, path, true, err) < 0) {
+                unlink(path);
+                return -1;
+            }
+            b->created = true;
+            return 0;
         }
+        if (errno != EEXIST)
+            return sfs_error_set(err, "cannot create backing file '%s': %s", path, strerror(errno));
     }
+    return backing_open(b, path, table->read_only, err);
+}
+
+struct backing *window_table_backing(struct window_table *table, const char *path,
+                                     struct sfs_error *err)
+{
     struct backing **grown =
         realloc(table->backings, (table->backing_count + 1) * sizeof *table->backings);
     if (grown == NULL) {
@@ -40,25 +52,20 @@ static struct backing *find_or_open_backing(struct window_table *table, const ch
         sfs_error_set(err, "out of memory");
         return NULL;
     }
-    bool created = false;
-    if (table->create && !table->read_only) {
-        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            created = true;
-            close(fd);
-        } else if (errno != EEXIST) {
-            sfs_error_set(err, "cannot create backing file '%s': %s", path, strerror(errno));
-            free(b);
-            return NULL;
-        }
-    }
-    if (backing_open(b, path, table->read_only, err) < 0) {
-        if (created)
-            unlink(path);
+    if (open_backing(table, b, path, err) < 0) {
         free(b);
         return NULL;
     }
-    b->created = created;
+    /* One file named twice (a link, another spelling) is the same file:
+     * known by the identity of the descriptor just opened. */
+    for (size_t i = 0; i < table->backing_count; i++) {
+        struct backing *known = table->backings[i];
+        if (known->dev == b->dev && known->ino == b->ino) {
+            backing_close(b);
+            free(b);
+            return known;
+        }
+    }
     b->index = table->backing_count;
     table->backings[table->backing_count++] = b;
     return b;
@@ -79,22 +86,15 @@ struct extent {
     struct backing *backing;
     uint64_t length;
     enum window_mode mode;
+    enum window_truncate truncate;
 };
 
-/* Opens (or finds) the spec's backing file and checks the spec against it:
- * OFFSET and LENGTH inside the file, LENGTH "end" resolved, the mode
- * possible. Returns 0 or -1 with a message naming spec->origin. */
-static int resolve_extent(struct window_table *table, const struct window_spec *spec,
-                          const char *default_backing, struct extent *out, struct sfs_error *err)
+/* Checks the spec against its backing file b: OFFSET and LENGTH inside the
+ * file, LENGTH "end" resolved, the mode possible, the truncate mode
+ * settled. Returns 0 or -1 with a message naming spec->origin. */
+static int resolve_extent_on(struct window_table *table, const struct window_spec *spec,
+                             struct backing *b, struct extent *out, struct sfs_error *err)
 {
-    const char *backing_path = spec->backing_path ? spec->backing_path : default_backing;
-    if (backing_path == NULL)
-        return sfs_error_set(err, "%s: BACKING: no backing file given", spec->origin);
-
-    struct backing *b = find_or_open_backing(table, backing_path, err);
-    if (b == NULL)
-        return sfs_error_prefix(err, "%s", spec->origin);
-
     uint64_t length = spec->length;
     if (table->extend && !b->is_block_device) {
         /* Grown at window_table_map(), once everything has been checked. */
@@ -121,15 +121,57 @@ static int resolve_extent(struct window_table *table, const struct window_spec *
     if (mode == WINDOW_MODE_RW && !b->writable)
         return sfs_error_set(err, "%s: MODE: rw, but '%s' cannot be opened for writing",
                              spec->origin, b->path);
-    *out = (struct extent){b, length, mode};
+    enum window_truncate truncate = spec->truncate != WINDOW_TRUNCATE_DEFAULT ? spec->truncate
+                                    : table->truncate != WINDOW_TRUNCATE_DEFAULT
+                                        ? table->truncate
+                                        : WINDOW_TRUNCATE_ZERO;
+    *out = (struct extent){b, length, mode, truncate};
     return 0;
+}
+
+/* The spec's backing file (its own, else default_backing), opened or found. */
+static struct backing *backing_of(struct window_table *table, const struct window_spec *spec,
+                                  const char *default_backing, struct sfs_error *err)
+{
+    const char *backing_path = spec->backing_path ? spec->backing_path : default_backing;
+    if (backing_path == NULL) {
+        sfs_error_set(err, "%s: BACKING: no backing file given", spec->origin);
+        return NULL;
+    }
+    struct backing *b = window_table_backing(table, backing_path, err);
+    if (b == NULL)
+        sfs_error_prefix(err, "%s", spec->origin);
+    return b;
+}
+
+/* Opens (or finds) the spec's backing file and resolves the spec on it. */
+static int resolve_extent(struct window_table *table, const struct window_spec *spec,
+                          const char *default_backing, struct extent *out, struct sfs_error *err)
+{
+    struct backing *b = backing_of(table, spec, default_backing, err);
+    return b == NULL ? -1 : resolve_extent_on(table, spec, b, out, err);
 }
 
 int window_table_add(struct window_table *table, const struct window_spec *spec,
                      const char *default_backing, struct sfs_error *err)
 {
+    struct backing *b = backing_of(table, spec, default_backing, err);
+    return b == NULL ? -1 : window_table_add_on(table, spec, b, err);
+}
+
+int window_table_take(struct window_table *table, struct window_spec *spec,
+                      const char *default_backing, struct sfs_error *err)
+{
+    int res = window_table_add(table, spec, default_backing, err);
+    window_spec_free(spec);
+    return res;
+}
+
+int window_table_add_on(struct window_table *table, const struct window_spec *spec,
+                        struct backing *b, struct sfs_error *err)
+{
     struct extent extent;
-    if (resolve_extent(table, spec, default_backing, &extent, err) < 0)
+    if (resolve_extent_on(table, spec, b, &extent, err) < 0)
         return -1;
     if (table->count == table->capacity) {
         size_t capacity = table->capacity ? table->capacity * 2 : 16;
@@ -152,6 +194,7 @@ int window_table_add(struct window_table *table, const struct window_spec *spec,
     w->length = extent.length;
     w->to_end = spec->to_end;
     w->mode = extent.mode;
+    w->truncate = extent.truncate;
     w->follows_size = spec->to_end && extent.mode != WINDOW_MODE_COW;
     table->count++;
     return 0;
@@ -171,63 +214,21 @@ int window_table_add_chunks(struct window_table *table, const struct window_spec
         return sfs_error_set(err, "%s: out of memory", spec->origin);
     table->rules = grown;
 
-    uint64_t count = extent.length / chunk_size + (extent.length % chunk_size != 0);
-    unsigned width = 1;
-    for (uint64_t last = count > 0 ? count - 1 : 0; last >= 10; last /= 10)
-        width++;
     struct window_rule *r = &table->rules[table->rule_count];
     *r = (struct window_rule){
         .backing = extent.backing,
         .offset = spec->offset,
         .chunk_size = chunk_size,
-        .total = extent.length,
-        .count = count,
         .to_end = spec->to_end,
-        .name_width = width < 8 ? 8 : width,
         .mode = extent.mode,
+        .truncate = extent.truncate,
         .origin = strdup(spec->origin),
     };
+    window_rule_set_total(r, extent.length);
     if (r->origin == NULL)
         return sfs_error_set(err, "%s: out of memory", spec->origin);
     table->rule_count++;
     return 0;
-}
-
-void window_rule_name(const struct window_rule *rule, uint64_t index,
-                      char name[WINDOW_RULE_NAME_MAX])
-{
-    snprintf(name, WINDOW_RULE_NAME_MAX, "%0*llu", (int)rule->name_width,
-             (unsigned long long)index);
-}
-
-void window_rule_member(const struct window_rule *rule, uint64_t index, struct window *out,
-                        char name[WINDOW_RULE_NAME_MAX])
-{
-    window_rule_name(rule, index, name);
-    uint64_t start = index * rule->chunk_size;
-    *out = (struct window){
-        .path = name,
-        .backing = rule->backing,
-        .offset = rule->offset + start,
-        .length = rule->total - start < rule->chunk_size ? rule->total - start : rule->chunk_size,
-        .mode = rule->mode,
-        .origin = rule->origin,
-    };
-}
-
-bool window_rule_index(const struct window_rule *rule, const char *name, uint64_t *index)
-{
-    uint64_t value = 0;
-    unsigned digits = 0;
-    for (; name[digits] >= '0' && name[digits] <= '9'; digits++) {
-        if (digits >= rule->name_width)
-            return false;
-        value = value * 10 + (uint64_t)(name[digits] - '0');
-    }
-    if (name[digits] != '\0' || digits != rule->name_width || value >= rule->count)
-        return false;
-    *index = value;
-    return true;
 }
 
 /* After -o extend grew the files: "end" lengths and chunk counts follow. */
@@ -242,8 +243,7 @@ static void settle_lengths(struct window_table *table)
         struct window_rule *r = &table->rules[i];
         if (!r->to_end)
             continue;
-        r->total = r->backing->size - r->offset;
-        r->count = r->total / r->chunk_size + (r->total % r->chunk_size != 0);
+        window_rule_set_total(r, r->backing->size - r->offset);
     }
 }
 
@@ -268,6 +268,19 @@ int window_table_map(struct window_table *table, struct sfs_error *err)
         if (backing_map(table->backings[i], err) < 0)
             return -1;
     settle_lengths(table);
+    /* The invariant the header states: every window inside its mapping. */
+    for (size_t i = 0; i < table->count; i++) {
+        const struct window *w = &table->windows[i];
+        uint64_t mapped = w->mode == WINDOW_MODE_COW ? w->backing->size : w->backing->map_len;
+        assert(w->offset <= mapped && w->length <= mapped - w->offset);
+        assert(w->mode == WINDOW_MODE_RO || w->mode == WINDOW_MODE_RW ||
+               w->mode == WINDOW_MODE_COW);
+        assert(w->truncate != WINDOW_TRUNCATE_DEFAULT);
+    }
+    for (size_t i = 0; i < table->rule_count; i++) {
+        const struct window_rule *r = &table->rules[i];
+        assert(r->offset <= r->backing->size && r->total <= r->backing->size - r->offset);
+    }
     return 0;
 }
 
@@ -286,7 +299,9 @@ static void list_window(const struct window *w, FILE *out)
         fputs("end", out);
     else
         fprintf(out, "%llu", (unsigned long long)w->length);
-    fprintf(out, " %s ", window_mode_name(w->mode));
+    fputc(' ', out);
+    window_mode_field_format(w->mode, w->truncate, out);
+    fputc(' ', out);
     table_format_field(out, w->backing->real_path);
     fputc('\n', out);
 }

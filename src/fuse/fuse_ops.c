@@ -16,6 +16,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
     /* Writes go straight through: the kernel's cache of a window holds no
      * dirty page but a client's mmap stores, which prefetch.h relies on. */
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+    /* Inode numbers depend only on what a window is, and "." and ".." are
+     * looked up: file handles stay valid across remounts (NFS export). */
+    if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
+        conn->want |= FUSE_CAP_EXPORT_SUPPORT;
 }
 
 const struct fuse_lowlevel_ops slicefs_ops = {

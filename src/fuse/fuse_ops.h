@@ -18,6 +18,7 @@
 #include "slicefs/overlap_index.h"
 #include "slicefs/path_tree.h"
 #include "slicefs/window_table.h"
+#include "slicefs/window_times.h"
 
 /* -o cache=: how long the kernel may keep a window's pages and attributes. */
 enum cache_mode {
@@ -30,10 +31,11 @@ struct slicefs_fs {
     struct window_table table;
     struct path_tree tree;
     struct overlap_index overlaps;
+    struct window_times times; /* per-window times and digests (state) */
     enum cache_mode cache;
     bool single_thread;            /* -s: no handler may wait on another request */
     bool prefetch;                 /* fill the kernel's cache around small reads */
-    struct backing_use *uses;      /* per backing file: handles, stores */
+    struct write_handles *writers; /* per backing file: handles that may write */
     struct prefetcher *prefetcher; /* the store thread and its queue */
     struct fuse_session *session;  /* set before the loop starts; for notifications */
     uid_t uid;                     /* the mounting user: owns the folders, cow windows */

@@ -17,24 +17,29 @@
 #include "options.h"
 #include "prefetch.h"
 #include "slicefs/guarded_access.h"
+#include "slicefs/range_digest.h"
 
 static void print_warning(const char *message)
 {
     log_msg(LOG_WARNING, "warning: %s", message);
 }
 
+static void print_info(const char *message)
+{
+    log_msg(LOG_INFO, "%s", message);
+}
+
 /* One line for the mount, one per backing file: what a user or an admin
  * reading syslog wants to know first. */
 static void log_summary(const struct slicefs_fs *fs, const char *mountpoint)
 {
-    static const char *const cache_names[] = {"auto", "always", "never"};
     const struct window_table *t = &fs->table;
     uint64_t computed = 0;
     for (size_t i = 0; i < t->rule_count; i++)
         computed += t->rules[i].count;
     log_msg(LOG_INFO, "mounted %zu window(s)%s of %zu backing file(s) on %s (cache=%s%s)",
             t->count + (size_t)computed, computed ? ", some computed (chunks)," : "",
-            t->backing_count, mountpoint, cache_names[fs->cache], t->read_only ? ", ro" : "");
+            t->backing_count, mountpoint, cache_mode_name(fs->cache), t->read_only ? ", ro" : "");
     for (size_t i = 0; i < t->backing_count; i++) {
         const struct backing *b = t->backings[i];
         log_msg(LOG_INFO, "backing file %s: %llu bytes, opened %s", b->real_path,
@@ -47,14 +52,17 @@ static void log_summary(const struct slicefs_fs *fs, const char *mountpoint)
 static int run_sources(const struct slicefs_options *opts, struct window_table *table,
                        struct sfs_error *err)
 {
+    struct sfs_error nothing = {{0}};
     struct source_context ctx = {
         .default_backing = opts->backing,
         .sector_size = opts->sector_size,
         .warn = print_warning,
+        .found_nothing = &nothing,
     };
     window_table_init(table, opts->read_only);
     table->create = opts->create && !opts->list; /* --list writes nothing */
     table->extend = opts->extend;
+    table->truncate = opts->truncate;
     if (opts->source_count == 0)
         return source_whole_file.add_windows(NULL, &ctx, table, err);
     for (size_t i = 0; i < opts->source_count; i++) {
@@ -62,6 +70,11 @@ static int run_sources(const struct slicefs_options *opts, struct window_table *
         if (use->source->add_windows(use->arg, &ctx, table, err) < 0)
             return -1;
     }
+    /* A source that found nothing, and no other gave a window: an empty
+     * mount would only hide the mistake. */
+    if (table->count == 0 && table->rule_count == 0 && nothing.msg[0] != '\0')
+        return sfs_error_set(err, "%s, and no other window source gives a window: nothing to mount",
+                             nothing.msg);
     return 0;
 }
 
@@ -153,6 +166,75 @@ static int list_windows(const struct slicefs_options *opts)
     return status;
 }
 
+/* Shows a digest pass that takes more than a second: one line rewritten in
+ * place on a terminal, else a line each second; and the total at the end. */
+static void print_progress(void *arg, uint64_t done, uint64_t total, double seconds)
+{
+    bool *shown = arg;
+    if (seconds < 1.0 && !*shown)
+        return;
+    *shown = true;
+    double gib = 1024.0 * 1024 * 1024, rate = seconds > 0 ? (double)done / seconds : 0;
+    bool tty = isatty(STDERR_FILENO);
+    if (done < total)
+        fprintf(stderr,
+                "%sslicefs: digesting windows: %.2f of %.2f GiB, %.0f MB/s, about %.0f s left%s",
+                tty ? "\r\033[K" : "", (double)done / gib, (double)total / gib, rate / 1e6,
+                rate > 0 ? (double)(total - done) / rate : 0.0, tty ? "" : "\n");
+    else
+        fprintf(stderr, "%sslicefs: digested %.2f GiB of windows in %.1f s (%.0f MB/s)\n",
+                tty ? "\r\033[K" : "", (double)total / gib, seconds, rate / 1e6);
+}
+
+/* --digest: every check a mount makes (but mapping), then "HASH  PATH" for
+ * every window, as sha256sum prints it (a path with a backslash or a
+ * newline escaped, the line starting with a backslash). Returns the exit
+ * status: 1 when a window's bytes could not be read. */
+static int digest_windows(const struct slicefs_options *opts)
+{
+    struct window_table table;
+    struct path_tree tree;
+    struct sfs_error err = {{0}};
+    if (run_sources(opts, &table, &err) < 0 || path_tree_build(&tree, &table, &err) < 0) {
+        log_msg(LOG_ERR, "%s", err.msg);
+        window_table_close(&table);
+        return 1;
+    }
+    int status = 0;
+    uint64_t rule_count = table.rule_count > 0 ? table.rules[0].count : 0;
+    for (uint64_t i = 0; i < table.count + rule_count; i++) {
+        struct window scratch;
+        char name[WINDOW_RULE_NAME_MAX];
+        const struct window *w = &scratch;
+        if (i < table.count)
+            w = &table.windows[i];
+        else
+            window_rule_member(&table.rules[0], i - table.count, &scratch, name);
+        unsigned char digest[32];
+        char hex[65];
+        int res =
+            range_digest(w->backing->fd, w->offset, window_length(w), DIGEST_SHA256, digest, NULL);
+        if (res < 0) {
+            log_msg(LOG_ERR, "%s: %s", w->path, strerror(-res));
+            status = 1;
+            continue;
+        }
+        digest_hex(digest, sizeof digest, hex);
+        bool escape = strpbrk(w->path, "\\\n") != NULL;
+        printf("%s%s  ", escape ? "\\" : "", hex);
+        for (const char *c = w->path; *c != '\0'; c++) {
+            if (escape && (*c == '\\' || *c == '\n'))
+                printf("\\%c", *c == '\n' ? 'n' : '\\');
+            else
+                putchar(*c);
+        }
+        putchar('\n');
+    }
+    path_tree_free(&tree);
+    window_table_close(&table);
+    return fflush(stdout) == 0 ? status : 1;
+}
+
 /* The loop's result: 0, or the number of the signal that ended it. */
 static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *cmdline)
 {
@@ -198,6 +280,10 @@ int main(int argc, char *argv[])
         status = list_windows(&opts);
         goto out_options;
     }
+    if (opts.digest) {
+        status = digest_windows(&opts);
+        goto out_options;
+    }
     if (fuse_parse_cmdline(&opts.args, &cmdline) != 0)
         goto out_options;
     if (cmdline.mountpoint == NULL) {
@@ -221,6 +307,25 @@ int main(int argc, char *argv[])
     if (map_windows(&fs, &err) < 0) {
         log_msg(LOG_ERR, "%s", err.msg);
         goto out_session;
+    }
+    /* Per-window times: the state is read, and what changed outside since
+     * the last mount is digested, before the mount goes live. */
+    bool progress_shown = false;
+    struct window_times_options times_options = {
+        .state = opts.state,
+        .off = opts.no_state,
+        .warn = print_warning,
+        .progress = print_progress,
+        .progress_arg = &progress_shown,
+    };
+    if (window_times_open(&fs.times, &fs.table, &times_options, &err) < 0) {
+        log_msg(LOG_ERR, "%s", err.msg);
+        goto out_session;
+    }
+    for (size_t i = 0; i < fs.table.backing_count; i++) { /* the stamp the mount starts from */
+        struct stat st;
+        if (fstat(fs.table.backings[i]->fd, &st) == 0)
+            backing_changed_outside(fs.table.backings[i], &st);
     }
     if (prefetch_init(&fs) < 0) {
         log_msg(LOG_ERR, "out of memory");
@@ -249,6 +354,10 @@ int main(int argc, char *argv[])
     /* After the fork of fuse_daemonize: threads do not survive it. */
     if (prefetch_start(&fs) < 0)
         goto out_unmount;
+    /* Windows no mount has digested yet get their digests, slowly. */
+    if (window_times_start_baseline(&fs.times, print_info) < 0)
+        log_msg(LOG_WARNING, "warning: no thread for the window digests: a change outside the "
+                             "mount will count as a change of every window not yet digested");
 
     int loop = serve(se, &cmdline);
     prefetch_stop(&fs);
@@ -275,8 +384,13 @@ out_windows:
     path_tree_free(&fs.tree);
     if (!mounted) {
         /* Refused: undo -o create and -o extend; nothing else was written. */
+        window_times_abandon(&fs.times);
         window_table_abandon(&fs.table);
     } else {
+        /* What changed is digested and the state written back (atomically:
+         * a failure leaves the old state, which the next mount checks). */
+        if (window_times_close(&fs.times, &err) < 0)
+            log_msg(LOG_WARNING, "warning: %s", err.msg);
         /* Every dirty page is written back before the process ends. */
         int res = window_table_close(&fs.table);
         if (res < 0) {

@@ -17,7 +17,8 @@
 #include "slicefs/permission.h"
 
 /* Names never change while mounted; sizes only of growable windows; times
- * come from the backing file and may be as old as the attribute timeout. */
+ * may be as old as the attribute timeout (the kernel forgets a window's
+ * after a write through it, and the daemon tells it of other windows'). */
 #define ENTRY_TIMEOUT 3600.0
 #define ATTR_TIMEOUT_AUTO 1.0
 #define ATTR_TIMEOUT_ALWAYS 60.0
@@ -47,6 +48,24 @@ const struct window *window_of(fuse_req_t req, fuse_ino_t ino, struct tree_entry
 void invalidate_overlaps(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,
                          uint64_t offset, uint64_t length);
 
+/* Bytes [offset, offset + length) of w (in w's coordinates) were just
+ * changed through the mount by a request on ino: every window over them
+ * gets new times (window_times.h), the backing file's new stamp is the
+ * mount's own (backing_note_write), and the other windows drop their
+ * cached pages (invalidate_overlaps). Call before replying. */
+void bytes_changed(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w, uint64_t offset,
+                   uint64_t length);
+
+/* st was just read from w's backing file by a request on ino. If it shows
+ * a change the mount did not make: with the state on, the windows whose
+ * bytes changed are found by content and get new times, and the kernel
+ * forgets what it cached of them (pages only with cache=auto); with the
+ * state off, cache=auto drops every window of that file. Returns whether
+ * ino's own bytes may have changed (the caller drops its pages: keep_cache
+ * at open). */
+bool outside_change(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,
+                    const struct stat *st);
+
 /* Whether the process behind req may have the access want (PERMISSION_*
  * bits) to a file that shows attr; permission_allows() with the caller's
  * supplementary groups, read (from /proc) only when they can matter. */
@@ -55,9 +74,20 @@ bool caller_may(fuse_req_t req, const struct shown_attr *attr, int want);
 /* Whether the process behind req owns a file that shows attr, or is root. */
 bool caller_owns(fuse_req_t req, const struct shown_attr *attr);
 
-/* Makes a growable window at least end bytes long (growing its backing
- * file); a fixed window is left as it is. Returns 0 or a negative errno. */
-int make_room(const struct window *w, uint64_t end);
+/* window_of, but replies with the error when there is no window (NULL). */
+const struct window *window_or_reply(fuse_req_t req, fuse_ino_t ino, struct tree_entry *entry);
+
+/* Says once per backing file (in the log) that windows following its size
+ * reached the end of its mapping. */
+void note_mapping_limit(const struct window *w);
+
+/* Replies with the negative errno res from window_io; an EFBIG of a
+ * growable window is logged once (note_mapping_limit). */
+void reply_refused(fuse_req_t req, const struct window *w, int res);
+
+/* fi->fh of a window's handle: what the kernel does not send with every
+ * request (copy_file_range carries no open flags). */
+#define FH_SYNC 1u /* opened with O_DSYNC or O_SYNC */
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

@@ -10,6 +10,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "ops.h"
 #include "slicefs/guarded_access.h"
 
@@ -47,6 +48,77 @@ void invalidate_overlaps(struct slicefs_fs *fs, fuse_ino_t ino, const struct win
         return;
     overlap_index_visit(&fs->overlaps, w->backing, w->mode == WINDOW_MODE_COW, w->offset + offset,
                         length, ino, invalidate_range, fs);
+}
+
+struct change_visit {
+    struct slicefs_fs *fs;
+    bool invalidate;
+};
+
+static void changed_one(void *arg, uint64_t ino, uint64_t offset, uint64_t length)
+{
+    struct change_visit *v = arg;
+    struct tree_entry entry;
+    if (window_times_on(&v->fs->times) && path_tree_resolve(&v->fs->tree, ino, &entry) &&
+        entry.window != NULL)
+        window_times_changed(&v->fs->times, entry.window);
+    if (v->invalidate)
+        invalidate_range(v->fs, ino, offset, length);
+}
+
+void bytes_changed(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w, uint64_t offset,
+                   uint64_t length)
+{
+    window_times_changed(&fs->times, w);
+    if (w->mode != WINDOW_MODE_COW)
+        backing_note_write(w->backing);
+    struct change_visit v = {fs, !fs->single_thread && fs->cache != CACHE_NEVER};
+    if (v.invalidate || window_times_on(&fs->times))
+        overlap_index_visit(&fs->overlaps, w->backing, w->mode == WINDOW_MODE_COW,
+                            w->offset + offset, length, ino, changed_one, &v);
+}
+
+struct rescan_visit {
+    struct slicefs_fs *fs;
+    fuse_ino_t self;
+    bool self_changed;
+};
+
+/* A window a rescan found changed: the kernel forgets its attributes (its
+ * times) and, with cache=auto, its pages. Not the requester's own inode
+ * (its attributes are in the reply being made) and never in single-thread
+ * mode (an invalidation could wait for this very thread). */
+static void rescanned_one(void *arg, bool rule, uint64_t index)
+{
+    struct rescan_visit *v = arg;
+    struct slicefs_fs *fs = v->fs;
+    uint64_t ino =
+        rule ? path_tree_rule_ino(&fs->tree, index) : path_tree_window_ino(&fs->tree, index);
+    if (ino == v->self) {
+        v->self_changed = true;
+        return;
+    }
+    if (fs->single_thread)
+        return;
+    fuse_lowlevel_notify_inval_inode(fs->session, ino, fs->cache == CACHE_AUTO ? 0 : -1, 0);
+}
+
+bool outside_change(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,
+                    const struct stat *st)
+{
+    if (!backing_changed_outside(w->backing, st))
+        return false;
+    if (window_times_on(&fs->times)) {
+        struct rescan_visit v = {fs, ino, false};
+        uint64_t changed = window_times_rescan(&fs->times, w->backing, rescanned_one, &v);
+        log_msg(LOG_INFO, "backing file %s changed outside the mount: %llu window(s) changed",
+                w->backing->real_path, (unsigned long long)changed);
+        return v.self_changed;
+    }
+    if (fs->cache == CACHE_AUTO && !fs->single_thread)
+        overlap_index_visit(&fs->overlaps, w->backing, false, 0, UINT64_MAX, ino, invalidate_range,
+                            fs);
+    return true;
 }
 
 /* The window behind ino, computed into *entry if need be; or NULL, and
@@ -97,13 +169,30 @@ bool caller_owns(fuse_req_t req, const struct shown_attr *attr)
     return permission_owns(&caller, attr);
 }
 
-/* Makes a growable window at least end bytes long (growing its backing
- * file); a fixed window is left as it is. Returns 0 or a negative errno. */
-int make_room(const struct window *w, uint64_t end)
+const struct window *window_or_reply(fuse_req_t req, fuse_ino_t ino, struct tree_entry *entry)
 {
-    if (!window_growable(w) || end <= window_length(w))
-        return 0;
-    if (end > UINT64_MAX - w->offset)
-        return -EFBIG;
-    return backing_resize(w->backing, w->offset + end, true);
+    int error;
+    const struct window *w = window_of(req, ino, entry, &error);
+    if (w == NULL)
+        fuse_reply_err(req, error);
+    return w;
+}
+
+void note_mapping_limit(const struct window *w)
+{
+    struct backing *b = w->backing;
+    if (!backing_limit_first_reached(b))
+        return;
+    log_msg(LOG_WARNING,
+            "backing file %s: windows that follow its size stop at the end of its mapping "
+            "(%zu bytes, the grow reserve); growth past it is refused with EFBIG "
+            "(size now %llu bytes)",
+            b->real_path, b->map_len, (unsigned long long)backing_size_now(b));
+}
+
+void reply_refused(fuse_req_t req, const struct window *w, int res)
+{
+    if (res == -EFBIG && window_growable(w))
+        note_mapping_limit(w);
+    fuse_reply_err(req, -res);
 }

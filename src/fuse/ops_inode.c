@@ -10,8 +10,9 @@
 #include <unistd.h>
 
 #include "ops.h"
-#include "prefetch.h"
+#include "write_handles.h"
 #include "slicefs/guarded_access.h"
+#include "slicefs/window_io.h"
 
 /* The owner, group and permission bits window w shows, for a backing file
  * whose status is backing (permission.h says the rule). */
@@ -22,8 +23,9 @@ static struct shown_attr window_shown(const struct slicefs_fs *fs, const struct 
     return permission_window_attr(w->mode, &b, fs->uid, fs->umask);
 }
 
-/* Fills st for inode ino. Returns 0 or a negative errno. */
-static int fill_attr(const struct slicefs_fs *fs, fuse_ino_t ino, struct stat *st)
+/* Fills st for inode ino, after taking note of a change of its backing
+ * file from outside (outside_change). Returns 0 or a negative errno. */
+static int fill_attr(struct slicefs_fs *fs, fuse_ino_t ino, struct stat *st)
 {
     struct tree_entry entry;
     if (!path_tree_resolve(&fs->tree, ino, &entry))
@@ -41,11 +43,19 @@ static int fill_attr(const struct slicefs_fs *fs, fuse_ino_t ino, struct stat *s
     }
     const struct window *w = entry.window;
     struct stat backing;
-    if (fstat(w->backing->fd, &backing) < 0)
+    /* A window that follows its file's size learns of outside changes here
+     * (under the file's grow lock, so an older size never undoes a resize);
+     * its length stops at the end of the mapping, however far it grew. */
+    if (w->follows_size) {
+        int res = backing_refresh(w->backing, &backing);
+        if (res < 0)
+            return res;
+        if (backing_size_now(w->backing) > w->backing->map_len)
+            note_mapping_limit(w);
+    } else if (fstat(w->backing->fd, &backing) < 0) {
         return -errno;
-    /* A window that follows its file's size learns of outside changes here. */
-    if (w->follows_size && !w->backing->is_block_device)
-        backing_saw_size(w->backing, (uint64_t)backing.st_size);
+    }
+    outside_change(fs, ino, w, &backing);
     uint64_t length = window_length(w);
     struct shown_attr shown = window_shown(fs, w, &backing);
     st->st_mode = S_IFREG | shown.mode;
@@ -59,8 +69,10 @@ static int fill_attr(const struct slicefs_fs *fs, fuse_ino_t ino, struct stat *s
         w->mode == WINDOW_MODE_COW ? length : backing_allocated(w->backing, w->offset, length);
     st->st_blocks = (blkcnt_t)((allocated + 511) / 512);
     st->st_atim = backing.st_atim;
-    st->st_mtim = backing.st_mtim;
-    st->st_ctim = backing.st_ctim;
+    if (!window_times_get(&fs->times, w, &st->st_mtim, &st->st_ctim)) {
+        st->st_mtim = backing.st_mtim; /* -o nostate: the backing file's */
+        st->st_ctim = backing.st_ctim;
+    }
     return 0;
 }
 
@@ -135,9 +147,17 @@ static int check_setattr(fuse_req_t req, fuse_ino_t ino, const struct stat *attr
     return 0;
 }
 
-/* Sets the backing file's times (a window's times are the backing file's). */
-static int set_times(const struct window *w, const struct stat *attr, int to_set)
+/* Sets a window's times: its own (kept in the state), or with -o nostate
+ * the backing file's. */
+static int set_times(struct slicefs_fs *fs, const struct window *w, const struct stat *attr,
+                     int to_set)
 {
+    if (window_times_on(&fs->times)) {
+        if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))
+            window_times_touch(&fs->times, w,
+                               to_set & FUSE_SET_ATTR_MTIME_NOW ? NULL : &attr->st_mtim);
+        return 0; /* the atime stays the backing file's */
+    }
     struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
     if (to_set & FUSE_SET_ATTR_ATIME_NOW)
         times[0].tv_nsec = UTIME_NOW;
@@ -154,22 +174,10 @@ static int set_times(const struct window *w, const struct stat *attr, int to_set
         return 0;
     if (w->mode == WINDOW_MODE_RO)
         return -EPERM;
-    return futimens(w->backing->fd, times) < 0 ? -errno : 0;
-}
-
-/* Truncation never changes a fixed window's size (SPEC section 4): the
- * bytes from size to the end read back as zeros; above the length is EFBIG.
- * A growable window truncates (or extends) its backing file instead. */
-static int truncate_window(const struct window *w, uint64_t size, uint64_t length)
-{
-    if (w->mode == WINDOW_MODE_RO)
-        return -EACCES;
-    if (window_growable(w))
-        return size > UINT64_MAX - w->offset ? -EFBIG
-                                             : backing_resize(w->backing, w->offset + size, false);
-    if (size > length)
-        return -EFBIG;
-    return backing_zero(w->backing, w->offset + size, length - size, w->mode == WINDOW_MODE_COW);
+    if (futimens(w->backing->fd, times) < 0)
+        return -errno;
+    backing_note_write(w->backing); /* its ctime moved: ours */
+    return 0;
 }
 
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -187,19 +195,17 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
             return (void)fuse_reply_err(req, res);
         return reply_attr(req, ino); /* directory times: nothing to keep */
     }
-    bool truncated = to_set & FUSE_SET_ATTR_SIZE;
-    uint64_t size = (uint64_t)attr->st_size;
-    uint64_t length = window_length(w);
-    if (truncated) {
-        if (attr->st_size < 0)
-            return (void)fuse_reply_err(req, EINVAL);
-        res = truncate_window(w, size, length);
-        if (res < 0)
-            return (void)fuse_reply_err(req, -res);
-        if (size < length)
-            invalidate_overlaps(fs, ino, w, size, length - size);
+    /* Truncation follows window_io's rules (SPEC section 4). */
+    struct wio_span changed = {0, 0};
+    int truncated = WIO_TRUNCATE_NOTHING;
+    if (to_set & FUSE_SET_ATTR_SIZE) {
+        truncated = wio_truncate(w, attr->st_size, &changed);
+        if (truncated < 0)
+            return reply_refused(req, w, truncated);
+        if (changed.count > 0)
+            bytes_changed(fs, ino, w, changed.off, changed.count);
     }
-    res = set_times(w, attr, to_set);
+    res = set_times(fs, w, attr, to_set);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
     reply_attr(req, ino);
@@ -207,9 +213,10 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
     /* The size did not change, so the kernel kept its cached pages of the
      * zeroed range: drop them. Only after the reply, so that nothing the
      * truncating caller holds can make the invalidation wait on us. (A
-     * growable window's size did change; the kernel dropped them itself.) */
-    if (truncated && size < length && !window_growable(w))
-        fuse_lowlevel_notify_inval_inode(fs->session, ino, (off_t)size, (off_t)(length - size));
+     * resized file's window changed size; the kernel dropped them itself.) */
+    if (truncated == WIO_TRUNCATE_ZEROED)
+        fuse_lowlevel_notify_inval_inode(fs->session, ino, (off_t)changed.off,
+                                         (off_t)changed.count);
 }
 
 /* Lists directory ino from entry off on, as plain entries or, for
@@ -296,6 +303,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                                                    : PERMISSION_READ;
     if (!caller_may(req, &shown, want))
         return (void)fuse_reply_err(req, EACCES);
+    bool changed = outside_change(fs, ino, w, &backing);
     switch (fs->cache) {
     case CACHE_NEVER:
         fi->direct_io = 1;
@@ -305,18 +313,15 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         break;
     case CACHE_AUTO:
         /* Writes through the mount keep every window's pages coherent; a
-         * change from outside (size or mtime) drops this window's pages
-         * now, and the other windows' of the same file. */
-        fi->keep_cache = 1;
-        if (backing_changed_outside(w->backing) != 0) {
-            fi->keep_cache = 0;
-            invalidate_overlaps(fs, ino, w, 0, window_length(w));
-        }
+         * change from outside (size or ctime) drops the changed windows'
+         * pages (outside_change), this one's now. */
+        fi->keep_cache = !changed;
         break;
     }
-    /* A handle that may write waits for a store under way (prefetch.h). */
+    fi->fh = fi->flags & O_DSYNC ? FH_SYNC : 0; /* O_SYNC includes O_DSYNC */
+    /* A handle that may write waits for a store under way (write_handles.h). */
     if (for_write)
-        return prefetch_open_for_write(fs, req, w, fi);
+        return write_handles_open(fs, req, w, fi);
     fuse_reply_open(req, fi);
 }
 
@@ -327,7 +332,7 @@ void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         struct tree_entry entry;
         const struct window *w = window_of(req, ino, &entry, &res);
         if (w != NULL)
-            prefetch_release_writer(fs_of(req), w);
+            write_handles_release(fs_of(req), w);
     }
     fuse_reply_err(req, 0);
 }

@@ -11,18 +11,22 @@
 
 #include "ops.h"
 #include "slicefs/guarded_access.h"
+#include "slicefs/range_digest.h"
 
 /* Extended attributes that say where a window lies (SPEC section 4). */
 #define XATTR_PREFIX "user.slicefs."
 static const char xattr_names[] =
-    XATTR_PREFIX "offset\0" XATTR_PREFIX "length\0" XATTR_PREFIX "backing\0" XATTR_PREFIX "mode";
+    XATTR_PREFIX "offset\0" XATTR_PREFIX "length\0" XATTR_PREFIX "backing\0" XATTR_PREFIX
+                 "mode\0" XATTR_PREFIX "sha256";
 
-/* Formats attribute name of w into buf. Returns its length, or -1 when w
- * has no such attribute. */
-static int format_xattr(const struct window *w, const char *name, char *buf, size_t size)
+/* Formats attribute name of w into buf. Returns its length, -ENODATA when
+ * w has no such attribute, or another negative errno (-EIO: the sha256 of
+ * bytes the backing file no longer holds). */
+static int format_xattr(const struct slicefs_fs *fs, const struct window *w, const char *name,
+                        char *buf, size_t size)
 {
     if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) != 0)
-        return -1;
+        return -ENODATA;
     const char *key = name + strlen(XATTR_PREFIX);
     if (strcmp(key, "offset") == 0)
         return snprintf(buf, size, "%llu", (unsigned long long)w->offset);
@@ -32,7 +36,17 @@ static int format_xattr(const struct window *w, const char *name, char *buf, siz
         return snprintf(buf, size, "%s", w->backing->real_path);
     if (strcmp(key, "mode") == 0)
         return snprintf(buf, size, "%s", window_mode_name(w->mode));
-    return -1;
+    if (strcmp(key, "sha256") == 0) {
+        /* Kept in the state while the window is unchanged; else a full read. */
+        unsigned char digest[32];
+        int res = window_times_sha256(&fs->times, w, digest);
+        if (res < 0)
+            return res;
+        char hex[65];
+        digest_hex(digest, sizeof digest, hex);
+        return snprintf(buf, size, "%s", hex);
+    }
+    return -ENODATA;
 }
 
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
@@ -43,9 +57,9 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
     if (w == NULL)
         return (void)fuse_reply_err(req, res == EISDIR ? ENODATA : res);
     char value[PATH_MAX + 1];
-    int len = format_xattr(w, name, value, sizeof value);
+    int len = format_xattr(fs_of(req), w, name, value, sizeof value);
     if (len < 0)
-        return (void)fuse_reply_err(req, ENODATA);
+        return (void)fuse_reply_err(req, -len);
     if ((size_t)len >= sizeof value)
         return (void)fuse_reply_err(req, E2BIG);
     if (size == 0)

@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,15 +11,16 @@ enum {
     KEY_VERSION,
     KEY_RO,
     KEY_LIST,
-    KEY_WINDOW,
-    KEY_TABLE,
-    KEY_LAYOUT,
     KEY_SECTOR_SIZE,
     KEY_CACHE,
+    KEY_TRUNCATE,
     KEY_CREATE,
     KEY_EXTEND,
     KEY_FSNAME,
     KEY_UMASK,
+    KEY_DIGEST,
+    KEY_STATE,
+    KEY_NOSTATE,
 };
 
 /* Non-option arguments, gathered before we know what they are. */
@@ -37,15 +39,17 @@ static const struct fuse_opt option_spec[] = {
     FUSE_OPT_KEY("ro", KEY_RO),
     FUSE_OPT_KEY("--list", KEY_LIST),
     FUSE_OPT_KEY("list", KEY_LIST),
-    FUSE_OPT_KEY("window=", KEY_WINDOW),
-    FUSE_OPT_KEY("table=", KEY_TABLE),
-    FUSE_OPT_KEY("layout=", KEY_LAYOUT),
     FUSE_OPT_KEY("sectorsize=", KEY_SECTOR_SIZE),
     FUSE_OPT_KEY("cache=", KEY_CACHE),
+    FUSE_OPT_KEY("truncate=", KEY_TRUNCATE),
     FUSE_OPT_KEY("create", KEY_CREATE),
     FUSE_OPT_KEY("extend", KEY_EXTEND),
     FUSE_OPT_KEY("fsname=", KEY_FSNAME),
     FUSE_OPT_KEY("umask=", KEY_UMASK),
+    FUSE_OPT_KEY("--digest", KEY_DIGEST),
+    FUSE_OPT_KEY("digest", KEY_DIGEST),
+    FUSE_OPT_KEY("state=", KEY_STATE),
+    FUSE_OPT_KEY("nostate", KEY_NOSTATE),
     FUSE_OPT_END,
 };
 
@@ -72,7 +76,7 @@ static int name_the_source(struct slicefs_options *opts, bool fsname_given)
     for (size_t i = 0; source == NULL && i < opts->source_count; i++)
         if (opts->sources[i].source == &source_table)
             source = opts->sources[i].arg;
-    if (fsname_given || source == NULL || opts->list)
+    if (fsname_given || source == NULL || opts->list || opts->digest)
         return 0;
     char *real = realpath(source, NULL);
     const char *name = real ? real : source;
@@ -97,46 +101,49 @@ static int name_the_source(struct slicefs_options *opts, bool fsname_given)
     return res;
 }
 
+const char *cache_mode_name(enum cache_mode mode)
+{
+    static const char *const names[] = {
+        [CACHE_AUTO] = "auto", [CACHE_ALWAYS] = "always", [CACHE_NEVER] = "never"};
+    return names[mode];
+}
+
+/* Options that only set a flag of struct slicefs_options. */
+static const struct {
+    int key;
+    size_t offset;
+    int keep; /* 1: libfuse sees it too */
+} flags[] = {
+    {KEY_HELP, offsetof(struct slicefs_options, show_help), 0},
+    {KEY_VERSION, offsetof(struct slicefs_options, show_version), 0},
+    {KEY_RO, offsetof(struct slicefs_options, read_only), 1}, /* the kernel mounts ro too */
+    {KEY_LIST, offsetof(struct slicefs_options, list), 0},
+    {KEY_CREATE, offsetof(struct slicefs_options, create), 0},
+    {KEY_EXTEND, offsetof(struct slicefs_options, extend), 0},
+    {KEY_DIGEST, offsetof(struct slicefs_options, digest), 0},
+    {KEY_NOSTATE, offsetof(struct slicefs_options, no_state), 0},
+};
+
 /* fuse_opt callback: 0 drops the argument, 1 keeps it for libfuse. */
 static int take_option(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
     (void)outargs;
     struct positional *positional = data;
     struct slicefs_options *opts = positional->opts;
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        if (flags[i].key == key) {
+            *(bool *)((char *)opts + flags[i].offset) = true;
+            return flags[i].keep;
+        }
+    }
     switch (key) {
-    case KEY_HELP:
-        opts->show_help = true;
-        return 0;
-    case KEY_VERSION:
-        opts->show_version = true;
-        return 0;
-    case KEY_RO:
-        opts->read_only = true;
-        return 1; /* the kernel mounts read-only too */
-    case KEY_LIST:
-        opts->list = true;
-        return 0;
-    case KEY_CREATE:
-        opts->create = true;
-        return 0;
-    case KEY_EXTEND:
-        opts->extend = true;
-        return 0;
     case KEY_FSNAME:
         positional->fsname_given = true;
         return 1; /* libfuse's */
-    case KEY_WINDOW:
-        return add_source(opts, &source_window_option, arg + strlen("window="));
-    case KEY_TABLE:
-        return add_source(opts, &source_table, arg + strlen("table="));
-    case KEY_LAYOUT:
-        return add_source(opts, &source_layout, arg + strlen("layout="));
     case KEY_CACHE: {
-        static const char *const names[] = {
-            [CACHE_AUTO] = "auto", [CACHE_ALWAYS] = "always", [CACHE_NEVER] = "never"};
         const char *value = arg + strlen("cache=");
         for (int m = CACHE_AUTO; m <= CACHE_NEVER; m++) {
-            if (strcmp(value, names[m]) == 0) {
+            if (strcmp(value, cache_mode_name((enum cache_mode)m)) == 0) {
                 opts->cache = (enum cache_mode)m;
                 return 0;
             }
@@ -144,6 +151,21 @@ static int take_option(void *data, const char *arg, int key, struct fuse_args *o
         fprintf(stderr, "slicefs: cache=%s: use auto, always or never\n", value);
         return -1;
     }
+    case KEY_TRUNCATE: {
+        struct sfs_error err;
+        if (window_truncate_parse(arg + strlen("truncate="), &opts->truncate, &err) == 0)
+            return 0;
+        fprintf(stderr, "slicefs: truncate=: %s\n", err.msg);
+        return -1;
+    }
+    case KEY_STATE:
+        free(opts->state);
+        opts->state = strdup(arg + strlen("state="));
+        if (opts->state == NULL || opts->state[0] == '\0') {
+            fprintf(stderr, "slicefs: state=: give a file or a folder (or -o nostate)\n");
+            return -1;
+        }
+        return 0;
     case KEY_UMASK: {
         /* Octal, like umask(1) and mount's umask=: only narrows. */
         const char *value = arg + strlen("umask=");
@@ -174,6 +196,12 @@ static int take_option(void *data, const char *arg, int key, struct fuse_args *o
         }
         positional->args[positional->count] = strdup(arg);
         return positional->args[positional->count++] ? 0 : -1;
+    case FUSE_OPT_KEY_OPT: {
+        /* A window source, found by the name of its option. */
+        const char *value;
+        const struct window_source *source = window_source_for_option(arg, &value);
+        return source == NULL ? 1 : add_source(opts, source, value);
+    }
     default:
         return 1;
     }
@@ -190,8 +218,8 @@ int options_parse(int argc, char **argv, struct slicefs_options *opts)
         free(positional.args[1]);
         return -1;
     }
-    /* --list [BACKING]; BACKING MOUNTPOINT; or MOUNTPOINT alone (table=). */
-    if (opts->list || positional.count == 2) {
+    /* --list/--digest [BACKING]; BACKING MOUNTPOINT; or MOUNTPOINT alone. */
+    if (opts->list || opts->digest || positional.count == 2) {
         opts->backing = positional.args[0];
         opts->mountpoint = positional.args[1];
     } else {
@@ -200,13 +228,14 @@ int options_parse(int argc, char **argv, struct slicefs_options *opts)
     bool has_table = false;
     for (size_t i = 0; i < opts->source_count; i++)
         has_table |= opts->sources[i].source == &source_table;
-    if (!opts->list && positional.count == 1 && !has_table) {
+    if (!opts->list && !opts->digest && positional.count == 1 && !has_table) {
         fprintf(stderr, "slicefs: missing MOUNTPOINT (usage: slicefs [options] BACKING "
                         "MOUNTPOINT, or -o table=FILE MOUNTPOINT)\n");
         return -1;
     }
-    if (opts->list && opts->mountpoint != NULL) {
-        fprintf(stderr, "slicefs: --list takes no MOUNTPOINT (it mounts nothing)\n");
+    if ((opts->list || opts->digest) && opts->mountpoint != NULL) {
+        fprintf(stderr, "slicefs: --%s takes no MOUNTPOINT (it mounts nothing)\n",
+                opts->list ? "list" : "digest");
         return -1;
     }
     if (opts->mountpoint != NULL && fuse_opt_add_arg(&opts->args, opts->mountpoint) < 0)
@@ -225,6 +254,7 @@ void options_print_help(const char *program)
     printf("usage: %s [options] BACKING MOUNTPOINT\n"
            "       %s [options] -o table=FILE MOUNTPOINT\n"
            "       %s --list [options] [BACKING]\n"
+           "       %s --digest [options] [BACKING]\n"
            "\n"
            "Exposes windows (offset, length) of backing files as files under MOUNTPOINT.\n"
            "\n"
@@ -239,17 +269,24 @@ void options_print_help(const char *program)
            "    -o create                create a missing backing file\n"
            "    -o extend                grow backing files sparsely so every window fits\n"
            "    -o cache=auto|always|never  page cache: auto (default), always, never\n"
+           "    -o truncate=zero|ignore  truncating a window below its length: zero the rest\n"
+           "                             (default, like a file) or change nothing (like a disk)\n"
            "    -o umask=NNN             octal permission bits no window or folder shows\n"
+           "    -o state=FILE|FOLDER     where per-window times and digests are kept (default:\n"
+           "                             $XDG_STATE_HOME/slicefs, ~/.local/state/slicefs)\n"
+           "    -o nostate               no state: windows show the backing file's times\n"
            "    --list                   print the windows as a window table; mount nothing\n"
+           "    --digest                 print every window's SHA-256 (sha256sum -c format)\n"
            "    -h   --help              print this help\n"
            "    -V   --version           print the version\n"
-           "MODE is ro, rw (the default where the backing file is writable) or cow.\n"
+           "MODE is ro, rw (the default where the backing file is writable) or cow, and may\n"
+           "add ,truncate=zero|ignore for that window (e.g. rw,truncate=ignore).\n"
            "Without a window source there is one window: the whole backing file.\n"
            "Permissions are always checked (default_permissions): with allow_other, other\n"
            "users get exactly what a window's owner, group and mode bits allow.\n"
            "\n"
            "FUSE options:\n",
-           program, program, program);
+           program, program, program, program);
     fuse_cmdline_help();
     fuse_lowlevel_help();
 }
@@ -261,6 +298,7 @@ void options_free(struct slicefs_options *opts)
     free(opts->sources);
     free(opts->backing);
     free(opts->mountpoint);
+    free(opts->state);
     fuse_opt_free_args(&opts->args);
     memset(opts, 0, sizeof *opts);
 }

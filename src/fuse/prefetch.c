@@ -10,28 +10,18 @@
 #include <time.h>
 
 #include "log.h"
+#include "slicefs/window_io.h"
+#include "write_handles.h"
 
-/* An open for writing whose reply waits for a store under way. */
-struct deferred_open {
-    fuse_req_t req;
-    struct fuse_file_info fi;
-    struct deferred_open *next;
-};
-
-/* One per backing file; every field is guarded by lock. */
-struct backing_use {
-    pthread_mutex_t lock;
-    unsigned write_opens;           /* handles that may write */
-    bool storing;                   /* the store thread is storing into it */
-    struct deferred_open *deferred; /* opens waiting for storing to end */
-};
-
-/* A block to store: [start, end) of the window, but the pages
- * [skip_from, skip_to) that the read itself brought in. The window is a
- * copy: a computed one (a chunk) lives only as long as its request. */
+/* A block to store: [start, end) of the window whose first byte is data
+ * in the mapping of backing, but the pages [skip_from, skip_to) that the
+ * read itself brought in. Nothing of the request's own struct window is
+ * kept: a computed one (a chunk) and its name live only as long as the
+ * request. */
 struct prefetch_job {
     fuse_ino_t ino;
-    struct window window;
+    const struct backing *backing;
+    const unsigned char *data;
     uint64_t start, skip_from, skip_to, end;
 };
 
@@ -44,22 +34,18 @@ struct prefetcher {
     unsigned head, count;
     bool stopping;
     atomic_bool busy; /* a store is under way (set and cleared under lock) */
+    bool abandoned;   /* main thread only: stopped without a join; never freed */
 };
 
 int prefetch_init(struct slicefs_fs *fs)
 {
-    size_t count = fs->table.backing_count;
-    fs->uses = calloc(count ? count : 1, sizeof *fs->uses);
+    if (write_handles_init(fs) < 0)
+        return -1;
     fs->prefetcher = calloc(1, sizeof *fs->prefetcher);
-    if (fs->uses == NULL || fs->prefetcher == NULL) {
-        free(fs->uses);
-        free(fs->prefetcher);
-        fs->uses = NULL;
-        fs->prefetcher = NULL;
+    if (fs->prefetcher == NULL) {
+        write_handles_free(fs);
         return -1;
     }
-    for (size_t i = 0; i < count; i++)
-        pthread_mutex_init(&fs->uses[i].lock, NULL);
     pthread_mutex_init(&fs->prefetcher->lock, NULL);
     pthread_cond_init(&fs->prefetcher->wake, NULL);
     return 0;
@@ -67,73 +53,43 @@ int prefetch_init(struct slicefs_fs *fs)
 
 void prefetch_free(struct slicefs_fs *fs)
 {
-    if (fs->uses != NULL) {
-        for (size_t i = 0; i < fs->table.backing_count; i++)
-            pthread_mutex_destroy(&fs->uses[i].lock);
-        free(fs->uses);
-        fs->uses = NULL;
-    }
-    if (fs->prefetcher != NULL) {
-        pthread_mutex_destroy(&fs->prefetcher->lock);
-        pthread_cond_destroy(&fs->prefetcher->wake);
-        free(fs->prefetcher);
+    struct prefetcher *p = fs->prefetcher;
+    /* A thread that never ended may still use them: left to the exit. */
+    if (p != NULL && p->abandoned)
+        return;
+    write_handles_free(fs);
+    if (p != NULL) {
+        pthread_mutex_destroy(&p->lock);
+        pthread_cond_destroy(&p->wake);
+        free(p);
         fs->prefetcher = NULL;
     }
 }
 
-/* Stores [from, to) of window w into the kernel's cache of inode ino. The
- * kernel copies each page from the mapping while it holds that page
- * locked, so a concurrent write through another handle of an overlapping
- * window (stored before its pages are unlocked) or an invalidation (sent
- * after the mapping changed) is never undone by an older copy. */
-static void store_range(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,
-                        uint64_t from, uint64_t to)
+/* Stores [from, to) of the job's window into the kernel's cache of its
+ * inode. The kernel copies each page from the mapping while it holds that
+ * page locked, so a concurrent write through another handle of an
+ * overlapping window (stored before its pages are unlocked) or an
+ * invalidation (sent after the mapping changed) is never undone by an older
+ * copy. */
+static void store_range(struct slicefs_fs *fs, const struct prefetch_job *job, uint64_t from,
+                        uint64_t to)
 {
     if (to <= from)
         return;
     struct fuse_bufvec data = FUSE_BUFVEC_INIT((size_t)(to - from));
-    data.buf[0].mem = window_data(w) + from;
+    data.buf[0].mem = (void *)(job->data + from);
     /* An error (EFAULT: a lost page) only means less was stored. */
-    (void)fuse_lowlevel_notify_store(fs->session, ino, (off_t)from, &data, FUSE_BUF_NO_SPLICE);
-}
-
-/* Replies to an open counted as one that may write; if it was interrupted,
- * no release will come for it, so it is uncounted here. */
-static void reply_counted_open(fuse_req_t req, const struct fuse_file_info *fi,
-                               struct backing_use *use)
-{
-    if (fuse_reply_open(req, fi) != 0) {
-        pthread_mutex_lock(&use->lock);
-        use->write_opens--;
-        pthread_mutex_unlock(&use->lock);
-    }
+    (void)fuse_lowlevel_notify_store(fs->session, job->ino, (off_t)from, &data, FUSE_BUF_NO_SPLICE);
 }
 
 static void run_job(struct slicefs_fs *fs, const struct prefetch_job *job)
 {
-    const struct window *w = &job->window;
-    struct backing_use *use = &fs->uses[w->backing->index];
-    pthread_mutex_lock(&use->lock);
-    bool may_store = use->write_opens == 0;
-    use->storing = may_store;
-    pthread_mutex_unlock(&use->lock);
-    if (!may_store)
+    if (!write_handles_store_begin(fs, job->backing))
         return;
-
-    store_range(fs, job->ino, w, job->start, job->skip_from);
-    store_range(fs, job->ino, w, job->skip_to, job->end);
-
-    pthread_mutex_lock(&use->lock);
-    use->storing = false;
-    struct deferred_open *ready = use->deferred;
-    use->deferred = NULL;
-    pthread_mutex_unlock(&use->lock);
-    while (ready != NULL) {
-        struct deferred_open *next = ready->next;
-        reply_counted_open(ready->req, &ready->fi, use);
-        free(ready);
-        ready = next;
-    }
+    store_range(fs, job, job->start, job->skip_from);
+    store_range(fs, job, job->skip_to, job->end);
+    write_handles_store_end(fs, job->backing);
 }
 
 static void *store_thread(void *arg)
@@ -194,7 +150,7 @@ void prefetch_stop(struct slicefs_fs *fs)
     while (atomic_load(&p->busy)) {
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec - started.tv_sec > 10) {
-            log_msg(LOG_ERR, "a prefetch did not end; waiting for it");
+            log_msg(LOG_ERR, "a prefetch store did not end within 10 s; leaving it");
             break;
         }
         struct pollfd ready = {fd, POLLIN, 0};
@@ -205,7 +161,14 @@ void prefetch_stop(struct slicefs_fs *fs)
         fuse_session_process_buf(fs->session, &buf);
     }
     free(buf.mem);
-    pthread_join(p->thread, NULL);
+    if (atomic_load(&p->busy)) {
+        /* Never joined: the unmount that follows ends the connection, and
+         * with it the store. Its state stays allocated for it. */
+        pthread_detach(p->thread);
+        p->abandoned = true;
+    } else {
+        pthread_join(p->thread, NULL);
+    }
     p->started = false;
 }
 
@@ -218,7 +181,7 @@ void prefetch_around(struct slicefs_fs *fs, fuse_ino_t ino, const struct window 
         return;
     uint64_t length = window_length(w);
     uint64_t page = backing_page_size();
-    struct prefetch_job job = {.ino = ino, .window = *w};
+    struct prefetch_job job = {.ino = ino, .backing = w->backing};
     job.start = off / PREFETCH_BLOCK * PREFETCH_BLOCK;
     job.end = length - job.start > PREFETCH_BLOCK ? job.start + PREFETCH_BLOCK : length;
     /* A partial last page is left to the kernel's own read, which zeroes
@@ -233,6 +196,7 @@ void prefetch_around(struct slicefs_fs *fs, fuse_ino_t ino, const struct window 
         job.skip_to = job.end;
     if (job.skip_from == job.start && job.skip_to == job.end)
         return;
+    job.data = wio_data(w, &(struct wio_span){0, job.end});
 
     struct prefetcher *p = fs->prefetcher;
     pthread_mutex_lock(&p->lock);
@@ -242,35 +206,4 @@ void prefetch_around(struct slicefs_fs *fs, fuse_ino_t ino, const struct window 
         pthread_cond_signal(&p->wake);
     }
     pthread_mutex_unlock(&p->lock);
-}
-
-void prefetch_open_for_write(struct slicefs_fs *fs, fuse_req_t req, const struct window *w,
-                             const struct fuse_file_info *fi)
-{
-    struct backing_use *use = &fs->uses[w->backing->index];
-    pthread_mutex_lock(&use->lock);
-    if (use->storing) {
-        /* Its reply is sent by the store thread when the store ends. */
-        struct deferred_open *d = malloc(sizeof *d);
-        if (d != NULL) {
-            use->write_opens++;
-            *d = (struct deferred_open){req, *fi, use->deferred};
-            use->deferred = d;
-        }
-        pthread_mutex_unlock(&use->lock);
-        if (d == NULL)
-            fuse_reply_err(req, ENOMEM);
-        return;
-    }
-    use->write_opens++;
-    pthread_mutex_unlock(&use->lock);
-    reply_counted_open(req, fi, use);
-}
-
-void prefetch_release_writer(struct slicefs_fs *fs, const struct window *w)
-{
-    struct backing_use *use = &fs->uses[w->backing->index];
-    pthread_mutex_lock(&use->lock);
-    use->write_opens--;
-    pthread_mutex_unlock(&use->lock);
 }

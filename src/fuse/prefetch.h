@@ -13,12 +13,11 @@
  * itself until the store under way has ended, then stops the thread.
  *
  * A store overwrites whatever the kernel caches, so it must never meet a
- * client's dirty page: it is done only while no handle that may write is
- * open on any window of the backing file, and an open for writing waits
- * (its reply is deferred, no thread blocks) until a store under way on that
- * file has ended. Per backing file, a mutex guards those counts; request
- * threads take it only to queue a block and to open and release a handle
- * that may write.
+ * client's dirty page: it runs only while no handle that may write is open
+ * on the backing file (write_handles.h counts them and defers opens).
+ *
+ * If a store does not end within 10 s of the loop's end, the thread is
+ * left (detached, its state never freed) for the unmount to end it.
  */
 #ifndef SLICEFS_PREFETCH_H
 #define SLICEFS_PREFETCH_H
@@ -35,7 +34,8 @@
 /* Blocks waiting for the store thread; more are dropped. */
 #define PREFETCH_QUEUE 64
 
-/* Per-file state and the store thread (not started). Returns 0 or -1. */
+/* The store thread (not started) and the write-handle state it consults
+ * (write_handles_init). Returns 0 or -1. */
 int prefetch_init(struct slicefs_fs *fs);
 /* Starts the store thread once fs->session is set. Returns 0 or -1. */
 int prefetch_start(struct slicefs_fs *fs);
@@ -47,13 +47,5 @@ void prefetch_free(struct slicefs_fs *fs);
 /* After the reply to a read of [off, off+count) of window w (inode ino). */
 void prefetch_around(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w, uint64_t off,
                      size_t count);
-
-/* An open of w that may write: counts it, and replies now or takes the
- * reply over, to send it once a store under way on that file has ended. */
-void prefetch_open_for_write(struct slicefs_fs *fs, fuse_req_t req, const struct window *w,
-                             const struct fuse_file_info *fi);
-
-/* The release of such a handle. */
-void prefetch_release_writer(struct slicefs_fs *fs, const struct window *w);
 
 #endif

@@ -23,6 +23,16 @@
  * reproducible; the first mismatch prints the step and exits 1.
  *
  * -m MODEL_OUT writes the final model (the bytes of [lo, hi)) to a file.
+ *
+ * -r: the backing file is grown and shrunk outside the mount while the run
+ * goes on. Bytes cut off by a shrink are gone (zeros once the file grows
+ * back), so the checks relax to what must still hold: no crash; every call
+ * succeeds, or fails with EIO where bytes are gone (a read or write may
+ * also stop short there); every byte read is the model's or zero (a zero
+ * is then learnt; after a failed write its range may hold anything, and
+ * the next read learns it); no client mapping is used (a lost page would be
+ * SIGBUS in this process) and the backing file is not compared (the test
+ * checks what lies outside the windows).
  * Exit status: 0 all steps passed, 1 a mismatch or an unexpected result,
  * 2 bad usage or setup.
  */
@@ -64,6 +74,9 @@ struct run {
     uint64_t rng;
     uint64_t seed;
     bool cow;
+    bool resized;       /* -r: the backing file changes size outside */
+    bool *unknown;      /* -r: bytes of [lo, hi) a failed write may have changed */
+    uint64_t io_errors; /* -r: calls that failed with EIO */
     int backing_fd;
     uint64_t lo, hi;      /* the span of the backing file the windows cover */
     unsigned char *model; /* what the mount must show in [lo, hi) */
@@ -196,10 +209,54 @@ static ssize_t read_full(int fd, unsigned char *p, size_t n, uint64_t off)
     return (ssize_t)done;
 }
 
+/* -r: got[0, n), read at backing offset off through w, holds for each byte
+ * the model's value or zero (gone), or anything where a failed write may
+ * have reached; learns what it saw. */
+static void expect_bytes_resized(struct run *r, const struct window *w, const unsigned char *got,
+                                 uint64_t off, size_t n)
+{
+    unsigned char *model = r->model + (off - r->lo);
+    bool *unknown = r->unknown + (off - r->lo);
+    for (size_t i = 0; i < n; i++) {
+        if (!unknown[i] && got[i] != model[i] && got[i] != 0) {
+            describe_step(r);
+            fprintf(stderr,
+                    "exerciser: MISMATCH: pread through %s: backing offset %" PRIu64
+                    " is 0x%02x, expected 0x%02x or 0 (gone)\n",
+                    w->path, off + i, got[i], model[i]);
+            exit(1);
+        }
+        model[i] = got[i];
+        unknown[i] = false;
+    }
+}
+
+/* -r: a call failed; only EIO (bytes gone) is allowed. */
+static void expect_io_error(struct run *r, const char *call, long got)
+{
+    if (got >= 0 || errno != EIO)
+        fail_result(r, call, got, errno, -1, EIO);
+    r->io_errors++;
+}
+
+/* -r: reads [off, off + n) through w and checks it loosely. */
+static void check_window_range_resized(struct run *r, const struct window *w, uint64_t off,
+                                       size_t n)
+{
+    ssize_t k = read_full(w->fd, r->got, n, off - w->offset);
+    if (k < 0) {
+        expect_io_error(r, "pread (check)", (long)k);
+        return;
+    }
+    expect_bytes_resized(r, w, r->got, off, (size_t)k);
+}
+
 /* Checks backing bytes [off, off + n) read through window w (pread and its
  * mapping) against the model. */
 static void check_window_range(struct run *r, const struct window *w, uint64_t off, size_t n)
 {
+    if (r->resized)
+        return check_window_range_resized(r, w, off, n);
     ssize_t k = read_full(w->fd, r->got, n, off - w->offset);
     if (k != (ssize_t)n)
         fail_result(r, "pread (check)", (long)k, errno, (long)n, 0);
@@ -212,6 +269,8 @@ static void check_window_range(struct run *r, const struct window *w, uint64_t o
  * for rw windows, the original for cow windows. */
 static void check_backing_range(struct run *r, uint64_t off, size_t n)
 {
+    if (r->resized)
+        return; /* it changes outside: the test checks it */
     ssize_t k = read_full(r->backing_fd, r->got, n, off);
     if (k != (ssize_t)n)
         fail_result(r, "pread of the backing file", (long)k, errno, (long)n, 0);
@@ -337,6 +396,16 @@ static void do_pread(struct run *r, const struct window *w)
     begin(r, "pread", w, off, n);
     size_t want = fitting(w, off, n);
     ssize_t got = pread(w->fd, r->got, n, (off_t)off);
+    if (r->resized) {
+        /* Short where the bytes are gone, or EIO. */
+        if (got < 0)
+            expect_io_error(r, "pread", (long)got);
+        else if (got > (ssize_t)want)
+            fail_result(r, "pread", (long)got, errno, (long)want, 0);
+        else
+            expect_bytes_resized(r, w, r->got, w->offset + off, (size_t)got);
+        return;
+    }
     if (got != (ssize_t)want)
         fail_result(r, "pread", (long)got, errno, (long)want, 0);
     expect_bytes(r, "pread through", w, r->got, r->model + (w->offset + off - r->lo),
@@ -354,6 +423,14 @@ static void do_pwrite(struct run *r, const struct window *w)
     if (off >= w->length) {
         if (got != -1 || errno != ENOSPC)
             fail_result(r, "pwrite at or after the end", (long)got, errno, -1, ENOSPC);
+        return;
+    }
+    if (r->resized && (got < 0 || got < (ssize_t)want)) {
+        /* EIO where bytes are gone; what it copied before is unknown. */
+        if (got < 0)
+            expect_io_error(r, "pwrite", (long)got);
+        for (size_t i = 0; i < want; i++)
+            r->unknown[w->offset + off - r->lo + i] = true;
         return;
     }
     if (got != (ssize_t)want)
@@ -405,6 +482,8 @@ static void do_punch(struct run *r, const struct window *w)
         if (res != 0)
             fail_result(r, "fallocate(PUNCH_HOLE|KEEP_SIZE)", res, errno, 0, 0);
         memset(r->model + (w->offset + off - r->lo), 0, n);
+        if (r->resized)
+            memset(r->unknown + (w->offset + off - r->lo), 0, n);
     }
     check_changed(r, w->offset + off, n);
 }
@@ -414,6 +493,8 @@ static void do_sync(struct run *r, const struct window *w)
     bool data_only = chance(r, 50);
     begin(r, data_only ? "fdatasync" : "fsync", w, 0, w->length);
     int res = data_only ? fdatasync(w->fd) : fsync(w->fd);
+    if (res != 0 && r->resized)
+        return expect_io_error(r, data_only ? "fdatasync" : "fsync", res);
     if (res != 0)
         fail_result(r, data_only ? "fdatasync" : "fsync", res, errno, 0, 0);
 }
@@ -438,6 +519,11 @@ static void do_step(struct run *r)
 {
     const struct window *w = &r->windows[below(r, (uint64_t)r->nwindows)];
     enum op op = pick_op(r);
+    /* -r: no client mapping (a lost page would be SIGBUS here). */
+    if (r->resized && op == OP_MMAP_READ)
+        op = OP_PREAD;
+    if (r->resized && op == OP_MMAP_WRITE)
+        op = OP_PWRITE;
     r->op_counts[op]++;
     switch (op) {
     case OP_PREAD:
@@ -465,7 +551,7 @@ static void do_step(struct run *r)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: exerciser [-m MODEL_OUT] BACKING SEED STEPS "
+    fprintf(stderr, "usage: exerciser [-r] [-m MODEL_OUT] BACKING SEED STEPS "
                     "PATH:OFFSET:LENGTH:rw|cow [PATH:OFFSET:LENGTH:rw|cow]\n");
     return 2;
 }
@@ -503,11 +589,13 @@ static bool parse_window(char *spec, struct window *w, bool *cow)
     return true;
 }
 
-static void open_window(struct window *w)
+static void open_window(struct window *w, bool mapped)
 {
     w->fd = open(w->path, O_RDWR);
     if (w->fd < 0)
         die("cannot open", w->path);
+    if (!mapped)
+        return;
     void *map = mmap(NULL, (size_t)w->length, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, 0);
     if (map == MAP_FAILED)
         die("cannot mmap", w->path);
@@ -516,7 +604,8 @@ static void open_window(struct window *w)
 
 static void close_window(struct window *w)
 {
-    munmap(w->map, (size_t)w->length);
+    if (w->map != NULL)
+        munmap(w->map, (size_t)w->length);
     close(w->fd);
 }
 
@@ -535,20 +624,22 @@ static void set_up(struct run *r, const char *backing)
     r->orig = malloc(span);
     r->buf = malloc(MAX_IO);
     r->got = malloc(span > MAX_IO ? span : MAX_IO);
-    if (r->model == NULL || r->orig == NULL || r->buf == NULL || r->got == NULL) {
+    r->unknown = calloc(span, sizeof *r->unknown);
+    if (r->unknown == NULL || r->model == NULL || r->orig == NULL || r->buf == NULL ||
+        r->got == NULL) {
         fprintf(stderr, "exerciser: out of memory\n");
         exit(2);
     }
     r->backing_fd = open(backing, O_RDONLY);
     if (r->backing_fd < 0)
         die("cannot open", backing);
-    if (read_full(r->backing_fd, r->orig, span, r->lo) != (ssize_t)span) {
+    if (read_full(r->backing_fd, r->orig, span, r->lo) != (ssize_t)span && !r->resized) {
         fprintf(stderr, "exerciser: %s does not cover the windows\n", backing);
         exit(2);
     }
     memcpy(r->model, r->orig, span);
     for (int i = 0; i < r->nwindows; i++)
-        open_window(&r->windows[i]);
+        open_window(&r->windows[i], !r->resized);
 }
 
 static void write_model(const struct run *r, const char *path)
@@ -567,9 +658,13 @@ int main(int argc, char **argv)
     struct run *r = &run;
     const char *model_out = NULL;
     int a = 1;
-    if (argc > 2 && strcmp(argv[1], "-m") == 0) {
-        model_out = argv[2];
-        a = 3;
+    if (argc > a && strcmp(argv[a], "-r") == 0) {
+        r->resized = true;
+        a++;
+    }
+    if (argc > a + 1 && strcmp(argv[a], "-m") == 0) {
+        model_out = argv[a + 1];
+        a += 2;
     }
     int nwindows = argc - a - 3;
     uint64_t steps;
@@ -611,9 +706,12 @@ int main(int argc, char **argv)
     for (int op = 0; op <= OP_SYNC; op++)
         printf("%s%s %" PRIu64, op ? ", " : "", op_names[op], r->op_counts[op]);
     printf(")\n");
+    if (r->resized)
+        printf("exerciser: %" PRIu64 " calls failed with EIO (bytes gone)\n", r->io_errors);
     free(r->model);
     free(r->orig);
     free(r->buf);
     free(r->got);
+    free(r->unknown);
     return 0;
 }

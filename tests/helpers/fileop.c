@@ -14,6 +14,9 @@
  *   fileop utimens FILE now|SECONDS   both times to now, or to SECONDS since 1970
  *   fileop setxattr FILE NAME VALUE   setxattr(2), flags 0
  *   fileop chmod FILE MODE            MODE in octal
+ *   fileop handle FILE                name_to_handle_at: "handle TYPE HEX"
+ *   fileop byhandle MOUNTDIR TYPE HEX  open_by_handle_at (needs root), then
+ *                                     fstat: "ino N size N"
  *   fileop dropcache FILE       posix_fadvise DONTNEED of the whole file: "ok"
  *   fileop cachestat FILE       cachestat(2) of the whole file, in pages:
  *                               "cached N dirty N writeback N"
@@ -410,6 +413,44 @@ static int mmap_write(char **argv, int argc)
     return 0;
 }
 
+static int print_handle(const char *file)
+{
+    struct file_handle *h = malloc(sizeof *h + MAX_HANDLE_SZ);
+    h->handle_bytes = MAX_HANDLE_SZ;
+    int mount_id;
+    if (name_to_handle_at(AT_FDCWD, file, h, &mount_id, 0) < 0) {
+        free(h);
+        return report(-1);
+    }
+    printf("handle %d ", h->handle_type);
+    for (unsigned i = 0; i < h->handle_bytes; i++)
+        printf("%02x", h->f_handle[i]);
+    printf("\n");
+    free(h);
+    return 0;
+}
+
+static int open_handle(const char *mountdir, const char *type, const char *hex)
+{
+    size_t bytes = strlen(hex) / 2;
+    struct file_handle *h = malloc(sizeof *h + bytes + 1);
+    h->handle_bytes = (unsigned)bytes;
+    h->handle_type = atoi(type);
+    for (size_t i = 0; i < bytes; i++)
+        sscanf(hex + 2 * i, "%2hhx", &h->f_handle[i]);
+    int mount_fd = open(mountdir, O_RDONLY | O_DIRECTORY);
+    int fd = mount_fd < 0 ? -1 : open_by_handle_at(mount_fd, h, O_RDONLY);
+    free(h);
+    if (fd < 0)
+        return report(-1);
+    struct stat st;
+    fstat(fd, &st);
+    printf("ino %llu size %lld\n", (unsigned long long)st.st_ino, (long long)st.st_size);
+    close(fd);
+    close(mount_fd);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3)
@@ -451,6 +492,10 @@ int main(int argc, char **argv)
         return copy(argv);
     if (argc == 6 && strcmp(cmd, "fallocate") == 0)
         return allocate(argv);
+    if (argc == 3 && strcmp(cmd, "handle") == 0)
+        return print_handle(file);
+    if (argc == 5 && strcmp(cmd, "byhandle") == 0)
+        return open_handle(file, argv[3], argv[4]);
     if (argc == 4 && strcmp(cmd, "utimens") == 0) {
         bool now = strcmp(argv[3], "now") == 0;
         struct timespec t = {now ? 0 : strtoll(argv[3], NULL, 0), now ? UTIME_NOW : 0};

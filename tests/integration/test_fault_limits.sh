@@ -3,7 +3,8 @@
 # - ulimit -n 16: the daemon mounts and serves (concurrent O_DIRECT readers
 #   on several windows, writes, fsync); a table that needs more backing
 #   files than the limit allows is refused (exit 1, the table line and
-#   "Too many open files"), as is a limit too low to open /dev/fuse;
+#   "Too many open files"), as is a limit too low to open /dev/fuse or the
+#   state file;
 # - a backing file on a read-only file system: an explicit rw window is
 #   refused at mount (exit 1, the window and MODE named), the default mode
 #   falls back to ro (writes EACCES, no write bits), cow still works and
@@ -98,9 +99,13 @@ mkdir -p "$M"
 refused "^slicefs: .*many\.tab:[0-9]+: backing file '.*part[0-9]+\.img': Too many open files$" \
     "$T/with-fds" 16 "$SLICEFS" -f -o table="$T/many.tab" "$M"
 ! is_mounted "$M" || fail "the refused table left $M mounted"
-# Too few descriptors to open /dev/fuse.
+# Too few descriptors to open /dev/fuse (without a state file, which would
+# come first), or the state file.
 refused "^fuse: failed to open /dev/fuse: Too many open files$" \
-    "$T/with-fds" 4 "$SLICEFS" -f "$T/disk.img" "$M"
+    "$T/with-fds" 4 "$SLICEFS" -f -o nostate "$T/disk.img" "$M"
+! is_mounted "$M" || fail "slicefs under ulimit -n 4 left $M mounted"
+refused "^slicefs: state file '.*\.state\.tmp\.[0-9]+': Too many open files$" \
+    "$T/with-fds" 4 "$SLICEFS" -f -o state="$T/disk.state" "$T/disk.img" "$M"
 ! is_mounted "$M" || fail "slicefs under ulimit -n 4 left $M mounted"
 
 # --- A backing file on a read-only file system ------------------------------

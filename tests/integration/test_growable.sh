@@ -41,6 +41,30 @@ truncate -s 5M "$T/new.img"
 wait_until "tail follows the outside growth to 4 MiB" size_is "$T/mnt/tail" $((4 * 1048576))
 unmount_slicefs "$T/mnt"
 
+# fallocate on a growable window behaves like on its file (as ext4 does;
+# the issue's examples on a 100000-byte "end" window): punch-hole and
+# keep-size allocation across the end succeed and keep the size; zero-range
+# past the end grows the file; a fixed window still refuses with EINVAL.
+requires fallocate
+head -c $((4096 + 100000)) /dev/urandom >"$T/fa.img"
+cp "$T/fa.img" "$T/fa.orig"
+mount_slicefs "$T/mnt" "$T/fa.img" -o window=tail:4096:end,window=fixed:0:4096
+fallocate -p -o 98000 -l 8192 "$T/mnt/tail" || fail "punch-hole across the end of tail"
+[ "$(stat -c %s "$T/mnt/tail")" = 100000 ] || fail "punch-hole changed tail's size"
+cmp -n 98000 "$T/mnt/tail" <(extract "$T/fa.orig" 4096 98000) || fail "punch-hole hit bytes before it"
+cmp -i 98000:0 -n 2000 "$T/mnt/tail" /dev/zero || fail "punch-hole did not zero the end of tail"
+is "ok" fallocate "$T/mnt/tail" keep 90000 65536
+[ "$(stat -c %s "$T/mnt/tail")" = 100000 ] || fail "keep-size allocation changed tail's size"
+fallocate -z -o 200000 -l 4096 "$T/mnt/tail" || fail "zero-range past the end of tail"
+[ "$(stat -c %s "$T/mnt/tail")" = 204096 ] || fail "zero-range past the end did not grow tail"
+[ "$(stat -c %s "$T/fa.img")" = $((4096 + 204096)) ] || fail "zero-range did not grow fa.img"
+cmp -i 100000:0 -n 104096 "$T/mnt/tail" /dev/zero || fail "tail past its old end is not zeros"
+is "ok" fallocate "$T/mnt/tail" alloc 300000 4096
+[ "$(stat -c %s "$T/mnt/tail")" = 304096 ] || fail "allocation past the end did not grow tail"
+is "error EINVAL" fallocate "$T/mnt/fixed" punch 4000 200
+cmp -n 4096 "$T/mnt/fixed" "$T/fa.orig" || fail "the fixed window changed"
+unmount_slicefs "$T/mnt"
+
 # A ro "end" window follows the file too, but is never growable.
 mount_slicefs "$T/mnt" "$T/new.img" -o window=all:0:end:ro
 truncate -s 6M "$T/new.img"

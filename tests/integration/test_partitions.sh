@@ -122,7 +122,19 @@ awk -v size=$((16 * 1024 * 1024)) '$2 + $3 > size { bad = 1 } END { exit bad }' 
     fail "a window lies outside the file: $(cat "$T/loop.tab")"
 grep -q '^p5 ' "$T/loop.tab" || fail "the first logical partition is missing: $(cat "$T/loop.tab")"
 
-# 7. No partition table at all: a warning, no windows, still exit 0 for --list.
+# 7. No partition table at all: refused (exit 1, a clear message) by --list
+# and by a mount, unless another source gives windows.
 truncate -s 1M "$T/blank.img"
-[ -z "$(list_of "$T/blank.img")" ] || fail "windows from a blank image"
-grep -q "no partition table" "$T/list.err" || fail "no warning for a blank image"
+status=0
+timeout "$DEADLINE" "$SLICEFS" --list -o layout=partitions "$T/blank.img" >"$T/list.out" \
+    2>"$T/list.err" || status=$?
+[ "$status" = 1 ] || fail "--list of a blank image exited $status, expected 1"
+[ ! -s "$T/list.out" ] || fail "windows from a blank image: $(cat "$T/list.out")"
+grep -q "no partition table found in .*nothing to mount" "$T/list.err" ||
+    fail "no clear message for a blank image: $(cat "$T/list.err")"
+expect_fail_mount "$T/blank-mnt" "no partition table found in .*nothing to mount" \
+    "$T/blank.img" -o layout=partitions
+mount_slicefs "$T/blank-mnt" "$T/blank.img" -o layout=partitions,window=all:0:end
+[ "$(ls "$T/blank-mnt")" = all ] || fail "blank image with another source: $(ls "$T/blank-mnt")"
+grep -q "no partition table" "$DAEMON_LOG" || fail "no warning for a blank image with another source"
+unmount_slicefs "$T/blank-mnt"

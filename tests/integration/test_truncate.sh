@@ -89,3 +89,39 @@ dd if="$T/want.u" of="$T/expected.img" oflag=seek_bytes seek="$U" conv=notrunc s
     dd of="$T/expected.img" oflag=seek_bytes seek="$A" conv=notrunc status=none
 cmp "$T/expected.img" "$T/disk.img" || fail "the backing file has the wrong bytes"
 [ "$(stat -c %s "$T/disk.img")" = "$SIZE" ] || fail "the backing file's size changed"
+
+# -o truncate=ignore (block-device behaviour): O_TRUNC and truncate below
+# the length are accepted and change nothing; above it still EFBIG. Per
+# window in a table (MODE rw,truncate=ignore) it overrides the mount's
+# default, and --list writes it back out.
+cp "$T/orig.img" "$T/disk.img"
+mount_slicefs "$M" "$T/disk.img" -o truncate=ignore,window=u:$U:$ULEN
+head -c 4096 /dev/urandom >"$T/x4k"
+dd if="$T/x4k" of="$M/u" bs=4096 status=none || fail "dd with O_TRUNC under truncate=ignore"
+{ cat "$T/x4k"; extract "$T/orig.img" $((U + 4096)) $((ULEN - 4096)); } >"$T/want.ignore"
+cmp "$T/want.ignore" "$M/u" || fail "truncate=ignore: dd without conv=notrunc zeroed the rest"
+is "ok" truncate "$M/u" 0
+cmp "$T/want.ignore" "$M/u" || fail "truncate=ignore: truncate 0 changed the window"
+is "error EFBIG" truncate "$M/u" $((ULEN + 1))
+unmount_slicefs "$M"
+
+cp "$T/orig.img" "$T/disk.img"
+cat >"$T/t.tab" <<TAB
+keep  $U      $ULEN  rw,truncate=ignore  disk.img
+zero  $A      $ALEN  rw                  disk.img
+TAB
+"$SLICEFS" --list -o table="$T/t.tab" >"$T/listed.tab" || fail "--list of the table"
+grep -q "^keep $U $ULEN rw,truncate=ignore " "$T/listed.tab" || fail "--list lost truncate=ignore: $(cat "$T/listed.tab")"
+grep -q "^zero $A $ALEN rw " "$T/listed.tab" || fail "--list: $(cat "$T/listed.tab")"
+"$SLICEFS" --list -o table="$T/listed.tab" >"$T/relisted.tab" || fail "--list of the listed table"
+cmp "$T/listed.tab" "$T/relisted.tab" || fail "--list does not read back the same"
+# The mount's truncate=ignore applies to windows that do not say.
+"$SLICEFS" --list -o truncate=ignore,table="$T/t.tab" | grep -q "^zero $A $ALEN rw,truncate=ignore " ||
+    fail "-o truncate=ignore does not reach the table's windows"
+mount_slicefs "$M" -o table="$T/listed.tab"
+is "ok" truncate "$M/keep" 0
+is "ok" truncate "$M/zero" 0
+cmp <(extract "$T/orig.img" "$U" "$ULEN") "$M/keep" || fail "keep (truncate=ignore) changed"
+cmp <(head -c "$ALEN" /dev/zero) "$M/zero" || fail "zero (truncate=zero) was not zeroed"
+unmount_slicefs "$M"
+expect_fail_mount "$M" "truncate=: 'sometimes' is not a truncate mode" "$T/disk.img" -o truncate=sometimes

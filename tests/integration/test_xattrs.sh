@@ -15,8 +15,8 @@ attr() { getfattr --only-values -n "user.slicefs.$2" "$T/mnt/$1"; }
 [ "$(attr c mode)" = rw ] || fail "mode of c"
 [ "$(attr c length)" = 5242880 ] || fail "length of c"
 [ "$(attr 00000001 offset)" = 4194304 ] || fail "offset of chunk 1"
-getfattr -d -m '^user\.slicefs\.' "$T/mnt/c" | grep -c '^user\.slicefs\.' | grep -qx 4 ||
-    fail "listxattr does not show the four attributes"
+getfattr -d -m '^user\.slicefs\.' "$T/mnt/c" | grep -c '^user\.slicefs\.' | grep -qx 5 ||
+    fail "listxattr does not show the five attributes"
 [ "$($FILEOP open "$T/mnt/c" r)" = ok ] || fail "open"
 setfattr -n user.slicefs.offset -v 0 "$T/mnt/c" 2>/dev/null && fail "setfattr of user.slicefs.offset succeeded"
 setfattr -x user.slicefs.mode "$T/mnt/c" 2>/dev/null && fail "removing user.slicefs.mode succeeded"

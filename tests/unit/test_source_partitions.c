@@ -205,11 +205,14 @@ static void test_no_partition_table(void **state)
              f->image);
     assert_string_equal(warnings, expected);
 
-    /* Without a warn callback it is quiet and still succeeds. */
-    struct source_context quiet = {.default_backing = f->image};
+    /* Without a warn callback it is quiet and still succeeds; it says why
+     * it found nothing where the caller asks. */
+    struct sfs_error nothing = {{0}};
+    struct source_context quiet = {.default_backing = f->image, .found_nothing = &nothing};
     assert_int_equal(source_partitions_add("layout=partitions", &quiet, &t, &err), 0);
     assert_int_equal(t.count, 0);
     assert_int_equal(warning_count, 1);
+    assert_non_null(strstr(nothing.msg, "no partition table found in"));
     assert_int_equal(window_table_close(&t), 0);
 }
 

@@ -193,6 +193,71 @@ static void test_bad_path(void **state)
     parse_refused("a/./b:0:1", "PATH", NULL);
 }
 
+/* The MODE field: a mode and/or truncate=zero|ignore, comma-separated;
+ * what window_mode_field_format writes reads back the same. */
+static void test_mode_field(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        enum window_mode mode;
+        enum window_truncate truncate;
+    } good[] = {
+        {"rw", WINDOW_MODE_RW, WINDOW_TRUNCATE_DEFAULT},
+        {"ro,truncate=zero", WINDOW_MODE_RO, WINDOW_TRUNCATE_ZERO},
+        {"rw,truncate=ignore", WINDOW_MODE_RW, WINDOW_TRUNCATE_IGNORE},
+        {"truncate=ignore,cow", WINDOW_MODE_COW, WINDOW_TRUNCATE_IGNORE},
+        {"truncate=ignore", WINDOW_MODE_DEFAULT, WINDOW_TRUNCATE_IGNORE},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        enum window_mode m;
+        enum window_truncate t;
+        struct sfs_error err = {{0}};
+        if (window_mode_field_parse(good[i].text, &m, &t, &err) != 0)
+            fail_msg("'%s' refused: %s", good[i].text, err.msg);
+        assert_int_equal(m, good[i].mode);
+        assert_int_equal(t, good[i].truncate);
+        char buf[64] = {0};
+        FILE *out = fmemopen(buf, sizeof buf, "w");
+        assert_non_null(out);
+        window_mode_field_format(m == WINDOW_MODE_DEFAULT ? WINDOW_MODE_RW : m, t, out);
+        fclose(out);
+        enum window_mode m2;
+        enum window_truncate t2;
+        assert_int_equal(window_mode_field_parse(buf, &m2, &t2, &err), 0);
+        assert_int_equal(m2, m == WINDOW_MODE_DEFAULT ? WINDOW_MODE_RW : m);
+        assert_int_equal(t2 == WINDOW_TRUNCATE_IGNORE, t == WINDOW_TRUNCATE_IGNORE);
+    }
+    static const char *const bad[] = {"",
+                                      "rw,",
+                                      ",rw",
+                                      "rw,ro",
+                                      "truncate=",
+                                      "truncate=yes",
+                                      "rw,truncate=zero,truncate=ignore",
+                                      "rw,,ro",
+                                      "truncate=ignorex",
+                                      "rw truncate=ignore",
+                                      "averyveryveryverylongmodenamethatgoeson"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        enum window_mode m;
+        enum window_truncate t;
+        struct sfs_error err = {{0}};
+        if (window_mode_field_parse(bad[i], &m, &t, &err) != -1)
+            fail_msg("MODE field '%s' was accepted", bad[i]);
+        assert_true(err.msg[0] != '\0');
+    }
+    /* Through window_spec_parse: the window= option takes it too. */
+    struct window_spec spec;
+    struct sfs_error err = {{0}};
+    assert_int_equal(window_spec_parse("p:0:1M:cow,truncate=ignore", "window=p", &spec, &err), 0);
+    assert_int_equal(spec.mode, WINDOW_MODE_COW);
+    assert_int_equal(spec.truncate, WINDOW_TRUNCATE_IGNORE);
+    window_spec_free(&spec);
+    assert_int_equal(window_spec_parse("p:0:1M:rw,truncate=no", "window=p", &spec, &err), -1);
+    assert_non_null(strstr(err.msg, "window=p: MODE: 'no' is not a truncate mode"));
+}
+
 static void test_mode_round_trip(void **state)
 {
     (void)state;
@@ -304,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_sum_overflow),
         cmocka_unit_test(test_bad_path),
         cmocka_unit_test(test_mode_round_trip),
+        cmocka_unit_test(test_mode_field),
         cmocka_unit_test(test_from_fields),
         cmocka_unit_test(test_owns_its_strings),
     };
