@@ -40,6 +40,7 @@ struct backing_times {
     bool open;
     pthread_mutex_t scan_lock; /* one rescan at a time */
     atomic_bool changed;       /* a window's bytes changed since the mount began */
+    atomic_bool scanning;      /* a rescan is under way */
 };
 
 struct window_times {
@@ -107,6 +108,10 @@ typedef void window_times_changed_fn(void *arg, bool rule, uint64_t index);
  * while one runs waits for it. Returns the number of changed windows. */
 uint64_t window_times_rescan(const struct window_times *t, const struct backing *b,
                              window_times_changed_fn *fn, void *arg);
+
+/* Waits for a rescan of b's windows under way, if any (a request that
+ * sees no change must not answer with the times a rescan is changing). */
+void window_times_wait_rescan(const struct window_times *t, const struct backing *b);
 
 /* The SHA-256 of w's bytes into out (32 bytes): from the state when it is
  * known and w unchanged since, else computed (and kept). Returns 0 or a

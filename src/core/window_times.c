@@ -464,6 +464,10 @@ static int open_backing(struct window_times *t, size_t i, const char *path,
         t->rule_first_record = sections[k].first;
     free(sections);
 
+    /* An unchanged file whose every window the state knows: nothing to do
+     * (a remount of a million chunks reads no record). */
+    if (bt->file.stamp_matches && bt->file.all_copied)
+        return 0;
     struct pass p = {
         .t = t, .b = b, .kind = PASS_MOUNT, .trusted = bt->file.stamp_matches, .backing = stamp};
     run_pass(&p, options->progress, options->progress_arg);
@@ -515,10 +519,23 @@ uint64_t window_times_rescan(const struct window_times *t, const struct backing 
         return 0;
     struct backing_times *bt = &t->per_backing[b->index];
     pthread_mutex_lock(&bt->scan_lock);
+    atomic_store(&bt->scanning, true);
     struct pass p = {.t = t, .b = b, .kind = PASS_RESCAN, .fn = fn, .arg = arg};
     run_pass(&p, NULL, NULL);
+    atomic_store(&bt->scanning, false);
     pthread_mutex_unlock(&bt->scan_lock);
     return atomic_load(&p.changed);
+}
+
+void window_times_wait_rescan(const struct window_times *t, const struct backing *b)
+{
+    if (t->per_backing == NULL)
+        return;
+    struct backing_times *bt = &t->per_backing[b->index];
+    if (!atomic_load(&bt->scanning))
+        return;
+    pthread_mutex_lock(&bt->scan_lock);
+    pthread_mutex_unlock(&bt->scan_lock);
 }
 
 int window_times_sha256(const struct window_times *t, const struct window *w, unsigned char *out)

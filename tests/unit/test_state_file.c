@@ -114,6 +114,7 @@ static void first_mount(struct fixture *f)
     unlink(f->path);
     open_ok(f, &sf, &id, &stamp1, s, 2);
     assert_false(sf.stamp_matches);
+    assert_false(sf.all_copied);
     assert_int_equal(sf.record_count, 4);
     assert_int_equal(s[0].first, 0);
     assert_int_equal(s[1].first, 1);
@@ -137,6 +138,7 @@ static void test_round_trip_by_key(void **state)
     struct state_file sf;
     open_ok(f, &sf, &id, &stamp1, s, 2);
     assert_true(sf.stamp_matches);
+    assert_false(sf.all_copied); /* B grew, C is new */
     assert_int_equal(warnings, 0);
     for (int r = 0; r < 3; r++)
         expect_mark(&sf.records[s[0].first + (uint64_t)r], r + 1);
@@ -150,6 +152,7 @@ static void test_round_trip_by_key(void **state)
     struct state_section s2[] = {{.key = 0xC, .count = 2}, {.key = 0xB, .count = 1}};
     open_ok(f, &sf, &id, &stamp1, s2, 2);
     assert_false(sf.stamp_matches);
+    assert_true(sf.all_copied);
     expect_mark(&sf.records[1], 9);
     expect_mark(&sf.records[2], 1);
     state_file_abandon(&sf);
