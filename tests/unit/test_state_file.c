@@ -14,6 +14,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit_fixture.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,9 +43,7 @@ static void warn(const char *message)
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/slicefs-state-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL)
+    if (f == NULL || unit_temp_dir(f->dir, sizeof f->dir) != 0)
         return -1;
     snprintf(f->path, sizeof f->path, "%s/s.state", f->dir);
     warnings = 0;
@@ -55,11 +55,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    int res = system(cmd);
+    int res = unit_remove_tree(f->dir);
     free(f);
-    return res == 0 ? 0 : -1;
+    return res;
 }
 
 static const struct file_identity id = {0x1234, 42};
