@@ -258,7 +258,9 @@ int state_file_open(struct state_file *sf, const char *path, const struct file_i
         goto fail;
     }
     /* The header stays zero (not a state) until state_file_commit. */
+    sf->all_copied = old.fd >= 0;
     for (size_t i = 0; i < section_count; i++) {
+        bool copied = false;
         struct state_section_entry e = {sections[i].key, sections[i].first, sections[i].count, 0};
         if (pwrite(sf->fd, &e, sizeof e, (off_t)(sizeof(struct state_header) + i * sizeof e)) !=
             (ssize_t)sizeof e) {
@@ -276,8 +278,10 @@ int state_file_open(struct state_file *sf, const char *path, const struct file_i
                               strerror(-res));
                 goto fail;
             }
+            copied = n == sections[i].count;
             break;
         }
+        sf->all_copied &= copied;
     }
     sf->stamp_matches = old.fd >= 0 && old.header.size == stamp_now->size &&
                         old.header.mtime_ns == stamp_now->mtime_ns &&
