@@ -14,6 +14,7 @@
 #ifndef SLICEFS_FUSE_COMPAT_H
 #define SLICEFS_FUSE_COMPAT_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -118,7 +119,7 @@ static inline int compat_reply_buffer(fuse_req_t req, char **buf, size_t *size)
     return fuse_req_get_payload(req, buf, size, NULL);
 #else
     (void)req, (void)buf, (void)size;
-    return -95; /* EOPNOTSUPP */
+    return -EOPNOTSUPP;
 #endif
 }
 
