@@ -5,6 +5,8 @@
 # client's mmap working. Never touches /etc/apt or the system's libfuse.
 #
 #   scripts/libfuse-3.18.sh [PREFIX]       (default: build/libfuse-3.18)
+#   SUITE=trixie LIBFUSE=3.17 scripts/libfuse-3.18.sh   (3.17, for the checks
+#                                          of what 3.17 has and 3.18 adds)
 #   BUILD_DIR=build-3.18 scripts/build.sh -DSLICEFS_LIBFUSE_PREFIX=PREFIX
 #
 # PREFIX gets a static libfuse3.a, its headers and fuse3.pc (so slicefs
@@ -16,17 +18,17 @@
 # them). Takes about 20 s to build on 2 cores.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-prefix=$(realpath -m "${1:-$root/build/libfuse-3.18}")
+want=${LIBFUSE:-3.18}
+prefix=$(realpath -m "${1:-$root/build/libfuse-$want}")
 suite=${SUITE:-sid}
-want=3.18
 
 if [ -f "$prefix/lib/pkgconfig/fuse3.pc" ] &&
     grep -q "^Version: $want" "$prefix/lib/pkgconfig/fuse3.pc"; then
-    echo "libfuse-3.18: already built in $prefix"
+    echo "libfuse-$want: already built in $prefix"
     exit 0
 fi
 for tool in meson ninja dpkg-source; do
-    command -v "$tool" >/dev/null || { echo "libfuse-3.18: $tool is missing (scripts/install-deps.sh --libfuse-3.18)" >&2; exit 1; }
+    command -v "$tool" >/dev/null || { echo "libfuse-$want: $tool is missing (scripts/install-deps.sh --libfuse-3.18)" >&2; exit 1; }
 done
 
 # The mirror the machine already uses, from its own apt sources.
@@ -41,17 +43,17 @@ mkdir -p "$tmp/lists/partial" "$tmp/src"
 echo "deb-src ${mirror%/} $suite main" >"$tmp/sources.list"
 apt_opts=(-o Dir::Etc::SourceList="$tmp/sources.list" -o Dir::Etc::SourceParts=/dev/null
     -o Dir::State::Lists="$tmp/lists" -o APT::Sandbox::User=root -q)
-echo "libfuse-3.18: fetching the fuse3 source package of Debian $suite from $mirror"
+echo "libfuse-$want: fetching the fuse3 source package of Debian $suite from $mirror"
 apt-get "${apt_opts[@]}" update >/dev/null
 (cd "$tmp/src" && apt-get "${apt_opts[@]}" source --download-only fuse3 >/dev/null)
 (cd "$tmp/src" && dpkg-source -x --no-check ./*.dsc libfuse >/dev/null)
 version=$(sed -n "s/^ *version: '\([0-9.]*\)'.*/\1/p" "$tmp/src/libfuse/meson.build" | head -n1)
 case "$version" in
 $want | $want.*) ;;
-*) echo "libfuse-3.18: Debian $suite has libfuse '$version', not $want (try SUITE=...)" >&2; exit 1 ;;
+*) echo "libfuse-$want: Debian $suite has libfuse '$version', not $want (try SUITE=...)" >&2; exit 1 ;;
 esac
 
-echo "libfuse-3.18: building libfuse $version (static) into $prefix"
+echo "libfuse-$want: building libfuse $version (static) into $prefix"
 meson setup "$tmp/build" "$tmp/src/libfuse" --prefix="$prefix" --libdir=lib \
     --buildtype=release -Ddefault_library=static -Dexamples=true -Dutils=false \
     -Dtests=false -Ddisable-mtab=true >/dev/null
@@ -61,4 +63,4 @@ rm -rf "$prefix"
 meson install -C "$tmp/build" --no-rebuild --quiet >/dev/null
 mkdir -p "$prefix/bin"
 cp "$tmp/build/example/passthrough_ll" "$prefix/bin/"
-echo "libfuse-3.18: done: $prefix (libfuse $version)"
+echo "libfuse-$want: done: $prefix (libfuse $version)"
