@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "slicefs/range_digest.h"
+#include "slicefs/window_digest.h"
 
 enum { TAG_STATE_WINDOW = 11, TAG_STATE_CHUNKS = 12, MAX_THREADS = 8 };
 
@@ -191,7 +192,7 @@ static void run_job(struct pass *p, uint64_t k)
     }
     int64_t generation = atomic_load(&r->ctime_ns);
     unsigned char digest[16];
-    int res = range_digest(w->backing->fd, w->offset, length, DIGEST_XXH128, digest, NULL);
+    int res = window_digest(w, length, DIGEST_XXH128, digest, NULL);
     bool same = res == 0 && had && memcmp(digest, r->xxh128, sizeof digest) == 0;
     bool changed = false;
     if (p->kind == PASS_CLOSE) {
@@ -201,7 +202,7 @@ static void run_job(struct pass *p, uint64_t k)
             atomic_store(&r->mtime_ns, advance(r, p->now));
         generation = atomic_load(&r->ctime_ns);
     } else if (is_new && p->kind == PASS_MOUNT) {
-        atomic_store(&r->mtime_ns, p->backing.mtime_ns);
+        atomic_store(&r->mtime_ns, w->mtime_ns != 0 ? w->mtime_ns : p->backing.mtime_ns);
         atomic_store(&r->ctime_ns, p->backing.ctime_ns > 0 ? p->backing.ctime_ns : 1);
         generation = atomic_load(&r->ctime_ns);
     } else if (!same) {
@@ -504,8 +505,8 @@ int window_times_sha256(const struct window_times *t, const struct window *w, un
             return 0;
     }
     uint64_t length = window_length(w);
-    int res = cow ? memory_digest(window_data(w), length, DIGEST_SHA256, out)
-                  : range_digest(w->backing->fd, w->offset, length, DIGEST_SHA256, out, NULL);
+    int res = cow && w->extents == NULL ? memory_digest(window_data(w), length, DIGEST_SHA256, out)
+                                        : window_digest(w, length, DIGEST_SHA256, out, NULL);
     if (res == 0 && r != NULL && !cow)
         keep_digest(r, r->sha256, out, 32, generation);
     return res;
