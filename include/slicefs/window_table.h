@@ -54,9 +54,10 @@ struct window {
      * for a window of one extent (backing, offset, length). */
     struct window_extent *extents;
     uint32_t extent_count;
-    mode_t mode_mask;   /* 0, or the bits a member may show (07777): ANDed with the backing file's */
-    int64_t mtime_ns;   /* 0, or the time a new window record starts from (an archive member) */
-    char *link_target;  /* a symbolic link (an archive member) to this, or NULL: a file */
+    bool masked;       /* an archive member: shows at most mode_mask of the backing file's bits */
+    mode_t mode_mask;  /* the member's own bits (07777) */
+    int64_t mtime_ns;  /* 0, or the time a new window record starts from (an archive member) */
+    char *link_target; /* a symbolic link (an archive member) to this, or NULL: a file */
 };
 
 /* The window's length now: a window that follows its backing file's size
@@ -114,6 +115,10 @@ int window_table_add(struct window_table *table, const struct window_spec *spec,
  * spec->origin. */
 int window_table_extend(struct window_table *table, const struct window_spec *spec,
                         const char *default_backing, struct sfs_error *err);
+
+/* window_table_extend on a backing file the table already holds. */
+int window_table_extend_on(struct window_table *table, const struct window_spec *spec,
+                           struct backing *b, struct sfs_error *err);
 
 /* The most extents one window may have. */
 #define WINDOW_MAX_EXTENTS (1u << 20)

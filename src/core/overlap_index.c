@@ -76,8 +76,8 @@ int overlap_index_build(struct overlap_index *index, const struct path_tree *tre
         if (w->extents == NULL) {
             /* A window that follows its file's size may reach any offset. */
             add_entry(group_of(index, w->backing), w->offset,
-                      w->follows_size ? UINT64_MAX - w->offset : w->length, 0,
-                      tree->nodes[n].ino, w->mode);
+                      w->follows_size ? UINT64_MAX - w->offset : w->length, 0, tree->nodes[n].ino,
+                      w->mode);
             continue;
         }
         for (uint32_t k = 0; k < w->extent_count; k++) {

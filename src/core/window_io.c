@@ -43,8 +43,8 @@ void wio_piece(const struct window *w, uint64_t off, uint64_t count, struct wio_
     assert_mapped(w, off, count);
     if (w->extents == NULL) {
         unsigned char *base = window_data(w);
-        *piece = (struct wio_piece){off,   count, w->backing, w->offset + off,
-                                    base ? base + off : NULL, false};
+        *piece = (struct wio_piece){
+            off, count, w->backing, w->offset + off, base ? base + off : NULL, false};
         return;
     }
     const struct window_extent *e = window_extent_at(w, off);
@@ -152,7 +152,8 @@ static int zero_pieces(const struct window *w, uint64_t off, uint64_t count, boo
         wio_piece(w, off, end - off, &p);
         int res = 0;
         if (!p.hole && allocate)
-            res = cow ? 0 : backing_fallocate(p.backing, FALLOC_FL_KEEP_SIZE, p.backing_off, p.count);
+            res =
+                cow ? 0 : backing_fallocate(p.backing, FALLOC_FL_KEEP_SIZE, p.backing_off, p.count);
         else if (!p.hole)
             res = backing_zero(p.backing, p.backing_off, p.count, cow);
         if (res < 0)
@@ -189,9 +190,9 @@ int wio_truncate(const struct window *w, int64_t size, struct wio_span *changed)
     if (ignore || to == length)
         return WIO_TRUNCATE_NOTHING;
     assert_mapped(w, to, length - to);
-    int res = w->extents != NULL
-                  ? zero_pieces(w, to, length - to, false)
-                  : backing_zero(w->backing, w->offset + to, length - to, w->mode == WINDOW_MODE_COW);
+    int res = w->extents != NULL ? zero_pieces(w, to, length - to, false)
+                                 : backing_zero(w->backing, w->offset + to, length - to,
+                                                w->mode == WINDOW_MODE_COW);
     if (res < 0)
         return res;
     *changed = (struct wio_span){to, length - to};

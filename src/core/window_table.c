@@ -194,7 +194,8 @@ static int append_extent(struct window *w, const struct window_extent *e)
         w->extents = malloc(sizeof *w->extents);
         if (w->extents == NULL)
             return -1;
-        w->extents[0] = (struct window_extent){w->backing, w->offset, w->length, 0, false, w->to_end};
+        w->extents[0] =
+            (struct window_extent){w->backing, w->offset, w->length, 0, false, w->to_end};
         w->extent_count = 1;
     }
     /* Grown in powers of two. */
@@ -259,14 +260,22 @@ int window_table_extend(struct window_table *table, const struct window_spec *sp
 {
     assert(table->count > 0 && strcmp(table->windows[table->count - 1].path, spec->path) == 0);
     struct window *w = &table->windows[table->count - 1];
-    if (w->extent_count >= WINDOW_MAX_EXTENTS)
-        return sfs_error_set(err, "%s: PATH: '%s' has too many extents (at most %u)",
-                             spec->origin, spec->path, WINDOW_MAX_EXTENTS);
-    struct extent extent;
     struct backing *b = spec->hole && spec->backing_path == NULL && default_backing == NULL
                             ? w->backing
                             : backing_of(table, spec, default_backing, err);
-    if (b == NULL || resolve_extent_on(table, spec, b, &extent, err) < 0)
+    return b == NULL ? -1 : window_table_extend_on(table, spec, b, err);
+}
+
+int window_table_extend_on(struct window_table *table, const struct window_spec *spec,
+                           struct backing *b, struct sfs_error *err)
+{
+    assert(table->count > 0 && strcmp(table->windows[table->count - 1].path, spec->path) == 0);
+    struct window *w = &table->windows[table->count - 1];
+    if (w->extent_count >= WINDOW_MAX_EXTENTS)
+        return sfs_error_set(err, "%s: PATH: '%s' has too many extents (at most %u)", spec->origin,
+                             spec->path, WINDOW_MAX_EXTENTS);
+    struct extent extent;
+    if (resolve_extent_on(table, spec, b, &extent, err) < 0)
         return -1;
     if (extent.mode != w->mode)
         return sfs_error_set(err, "%s: MODE: %s, but the window's first extent (%s) is %s",
@@ -275,8 +284,8 @@ int window_table_extend(struct window_table *table, const struct window_spec *sp
     if (extent.length > (uint64_t)INT64_MAX - w->length)
         return sfs_error_set(err, "%s: LENGTH: the extents of '%s' add up past 2^63-1 bytes",
                              spec->origin, spec->path);
-    struct window_extent e = {b, spec->hole ? 0 : spec->offset, extent.length, 0, spec->hole,
-                              spec->to_end};
+    struct window_extent e = {
+        b, spec->hole ? 0 : spec->offset, extent.length, 0, spec->hole, spec->to_end};
     if (append_extent(w, &e) < 0)
         return sfs_error_set(err, "%s: out of memory", spec->origin);
     return 0;

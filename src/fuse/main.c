@@ -210,8 +210,7 @@ static int digest_windows(const struct slicefs_options *opts)
             continue; /* a symbolic link has no bytes */
         unsigned char digest[32];
         char hex[65];
-        int res =
-            window_digest(w, window_length(w), DIGEST_SHA256, digest, NULL);
+        int res = window_digest(w, window_length(w), DIGEST_SHA256, digest, NULL);
         if (res < 0) {
             log_msg(LOG_ERR, "%s: %s", w->path, strerror(-res));
             status = 1;

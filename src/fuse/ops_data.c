@@ -218,8 +218,8 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
         wio_piece(in, (uint64_t)off_in, count, &pin);
         wio_piece(out, (uint64_t)off_out, count, &pout);
         loff_t pos_in = (loff_t)pin.backing_off, pos_out = (loff_t)pout.backing_off;
-        copied = copy_file_range(pin.backing->fd, &pos_in, pout.backing->fd, &pos_out,
-                                 (size_t)count, 0);
+        copied =
+            copy_file_range(pin.backing->fd, &pos_in, pout.backing->fd, &pos_out, (size_t)count, 0);
     }
     if (copied < 0) {
         /* wio_copy kept count inside one extent of each side. */

@@ -22,7 +22,7 @@ static struct shown_attr window_shown(const struct slicefs_fs *fs, const struct 
     struct shown_attr b = {backing->st_uid, backing->st_gid, backing->st_mode};
     struct shown_attr shown = permission_window_attr(w->mode, &b, fs->uid, fs->umask);
     /* An archive member shows its own bits, never more than the file's. */
-    if (w->mode_mask != 0)
+    if (w->masked)
         shown.mode &= w->mode_mask;
     return shown;
 }
