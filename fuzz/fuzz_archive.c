@@ -1,5 +1,5 @@
-/* fuzz_archive.c - the archive parsers on any bytes: the input is the
- * archive. Every member reported must be served from inside the archive:
+/* fuzz_archive.c - the archive parsers (tar, zip) on any bytes: the input
+ * is the archive. Every member reported must be served from inside the archive:
  * each data extent inside it, the extents adding up to the member's size,
  * a path and (for links) a target that are strings; the walk must end.
  * (SPEC section 5: a hostile archive gives warnings and skipped members.) */
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "slicefs/tar_walk.h"
+#include "slicefs/zip_walk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -67,5 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     input = (struct input){data, size};
     struct archive_reader r = {read_input, &input, size};
     tar_walk(&r, check_member, ignore, NULL);
+    if (zip_detect(&r))
+        zip_walk(&r, check_member, ignore, NULL);
     return 0;
 }

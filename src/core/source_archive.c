@@ -1,7 +1,8 @@
 /* source_archive.c - layout=archive: one window per member of an
- * uncompressed archive (the default backing file), at the member's path.
+ * uncompressed archive (the default backing file: a tar, or a zip's stored
+ * members), at the member's path.
  *
- * The parser (tar_walk.h) reports members as byte ranges of the archive;
+ * The parsers (tar_walk.h, zip_walk.h) report members as byte ranges of the archive;
  * this file names them: paths normalised (leading "/" and "./" dropped,
  * ".." refused), a later member of one path replaces an earlier one (as
  * tar -x leaves it), a hard link copies its target's extents, a member
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "slicefs/tar_walk.h"
+#include "slicefs/zip_walk.h"
 #include "slicefs/window_path.h"
 #include "slicefs/window_source.h"
 
@@ -282,14 +284,17 @@ int source_archive_add(const char *origin, const struct source_context *ctx,
         return sfs_error_prefix(err, "%s", origin);
     struct archive_reader reader = {read_archive, b, b->size};
     unsigned char first[512];
-    if (b->size < sizeof first || read_archive(b, 0, first, sizeof first) < 0 || !tar_detect(first))
+    bool tar = b->size >= sizeof first && read_archive(b, 0, first, sizeof first) == 0 &&
+               tar_detect(first);
+    if (!tar && !zip_detect(&reader))
         return sfs_error_set(err,
-                             "%s: '%s' is not an uncompressed tar archive (no valid tar header "
-                             "at offset 0)",
+                             "%s: '%s' is neither an uncompressed tar archive (no valid tar "
+                             "header at offset 0) nor a zip archive",
                              origin, ctx->default_backing);
 
     struct listing l = {.origin = origin, .ctx = ctx};
-    int res = tar_walk(&reader, take_member, warn_parser, &l);
+    int res = tar ? tar_walk(&reader, take_member, warn_parser, &l)
+                  : zip_walk(&reader, take_member, warn_parser, &l);
     if (res < 0 || l.out_of_memory)
         res = sfs_error_set(err, "%s: out of memory, or the archive walk failed", origin);
     size_t added = 0;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# layout=archive on tar archives made by GNU tar: --format=gnu and
+# layout=archive on tar archives made by GNU tar, and on zip archives: --format=gnu and
 # --format=posix, with --sparse (GNU sparse 0.0 in gnu, 1.0, 0.1 and 0.0 in
 # posix). Every member's bytes equal tar -xO's; sparse members show their
 # holes (SEEK_HOLE, st_blocks); long and UTF-8 names; hard links as a second
@@ -100,5 +100,34 @@ printf '\377\377\377' | dd of="$T/bad.tar" bs=1 seek=$((block * 512 + 10)) conv=
 mount_slicefs "$T/mnt" "$T/bad.tar" -o layout=archive,ro
 grep -q "damaged header" "$DAEMON_LOG" || fail "no warning for the damaged header"
 unmount_slicefs "$T/mnt"
+
+# zip: stored members (zip -0) are windows equal to unzip -p's output;
+# deflated ones (zip -9 of compressible files) are warned of and skipped.
+if command -v zip >/dev/null && command -v unzip >/dev/null; then
+    (cd "$src" && zip -q -0 -r --symlinks "$T/stored.zip" .)
+    mount_slicefs "$T/mnt" "$T/stored.zip" -o layout=archive
+    for f in $files; do
+        cmp "$src/$f" "$T/mnt/$f" || fail "stored.zip: member $f differs from its source"
+        cmp <(unzip -p "$T/stored.zip" "$f") "$T/mnt/$f" || fail "stored.zip: $f differs from unzip -p"
+    done
+    [ "$(readlink "$T/mnt/link")" = dir/sub/h.txt ] || fail "stored.zip: readlink"
+    [ "$(stat -c %a "$T/mnt/dir/sub/h.txt")" = 640 ] || fail "stored.zip: mode"
+    printf 'ZIPPED' | dd of="$T/mnt/dir/sub/h.txt" bs=1 seek=0 conv=notrunc status=none
+    unmount_slicefs "$T/mnt"
+    # The data is written in place: unzip -p sees it (its CRC now differs).
+    [ "$(unzip -p "$T/stored.zip" dir/sub/h.txt 2>/dev/null)" = ZIPPED ] || fail "stored.zip: in-place write"
+    (cd "$src" && zip -q -9 -r --symlinks "$T/deflated.zip" .)
+    mount_slicefs "$T/mnt" "$T/deflated.zip" -o layout=archive,ro
+    grep -q "member 'allhole.img' is compressed (method 8)" "$DAEMON_LOG" || fail "no warning for a deflated member"
+    [ ! -e "$T/mnt/allhole.img" ] || fail "a deflated member is shown"
+    cmp "$src/dir/sub/h.txt" "$T/mnt/dir/sub/h.txt" || fail "deflated.zip: the stored h.txt"
+    unmount_slicefs "$T/mnt"
+    # A central directory that points past the end: warned of, skipped.
+    head -c 5000 "$T/stored.zip" >"$T/cut.zip"
+    tail -c 2000 "$T/stored.zip" >>"$T/cut.zip"
+    "$SLICEFS" --list -o layout=archive "$T/cut.zip" >"$T/cut.list" 2>"$T/cut.err" || true
+    grep -q "zip:" "$T/cut.err" || fail "no warning for a cut zip: $(cat "$T/cut.err")"
+fi
+
 head -c 10240 /dev/urandom >"$T/junk"
-expect_fail_mount "$T/mnt" "not an uncompressed tar archive" "$T/junk" -o layout=archive
+expect_fail_mount "$T/mnt" "neither an uncompressed tar archive" "$T/junk" -o layout=archive
