@@ -16,6 +16,8 @@
 #ifndef SLICEFS_RANGE_DIGEST_H
 #define SLICEFS_RANGE_DIGEST_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +38,11 @@ size_t digest_size(enum digest_kind kind);
 int range_digest(int fd, uint64_t off, uint64_t len, enum digest_kind kind, unsigned char *out,
                  uint64_t *bytes_read);
 
+/* range_digest, given up (-ECANCELED) as soon as *stop is true (checked
+ * every 1 MiB). */
+int range_digest_until(int fd, uint64_t off, uint64_t len, enum digest_kind kind,
+                       unsigned char *out, uint64_t *bytes_read, const atomic_bool *stop);
+
 /* Digests len bytes of memory at p (a cow overlay, through guarded_run: a
  * lost page is -EIO). Returns 0 or -EIO. */
 int memory_digest(const unsigned char *p, uint64_t len, enum digest_kind kind, unsigned char *out);
@@ -51,10 +58,10 @@ struct digest_piece {
 
 /* The digest of the concatenation of count pieces, as range_digest would
  * give for those bytes in one file (the 1 MiB blocks run across pieces).
- * Returns 0, -EIO (a file ends before its piece does, a lost page), or a
- * negative errno. */
+ * Returns 0, -EIO (a file ends before its piece does, a lost page),
+ * -ECANCELED (*stop became true; stop may be NULL), or a negative errno. */
 int pieces_digest(const struct digest_piece *pieces, size_t count, enum digest_kind kind,
-                  unsigned char *out, uint64_t *bytes_read);
+                  unsigned char *out, uint64_t *bytes_read, const atomic_bool *stop);
 
 /* Lowercase hex of a digest of size bytes into text (2 * size + 1). */
 void digest_hex(const unsigned char *digest, size_t size, char *text);

@@ -10,7 +10,11 @@
  *   only those whose digest changed get new times; while mounted, a change
  *   of the file's size or ctime that the mount did not make does the same
  *   (window_times_rescan) before the request that noticed it is answered.
- * A window no earlier mount knew takes the backing file's times. touch on a
+ * A window no earlier mount knew takes the backing file's times, and its
+ * digest is made after the mount went live, slowly, on a thread of its own
+ * (window_times_start_baseline): a first mount reads nothing before it
+ * answers, and if the file then changes before that digest exists, the
+ * window counts as changed. touch on a
  * window sets that window's times only. The times never go backwards for a
  * change: ctime only grows, and is the record's generation (a digest that a
  * write overtook is not kept).
@@ -36,6 +40,7 @@ struct backing_times {
     bool open;
     pthread_mutex_t scan_lock; /* one rescan at a time */
     atomic_bool changed;       /* a window's bytes changed since the mount began */
+    atomic_bool scanning;      /* a rescan is under way */
 };
 
 struct window_times {
@@ -44,6 +49,11 @@ struct window_times {
     uint64_t *listed_record;           /* record of each declared window */
     uint64_t rule_first_record;        /* record of chunk 0 */
     unsigned threads;                  /* digest workers */
+    int64_t opened_ns;                 /* when the mount began */
+    pthread_t baseline;                /* the thread of window_times_start_baseline */
+    bool baseline_started;
+    atomic_bool baseline_stop;
+    void (*log)(const char *message);
 };
 
 /* Reports a digest pass: bytes read of total (holes are not read), every
@@ -99,10 +109,24 @@ typedef void window_times_changed_fn(void *arg, bool rule, uint64_t index);
 uint64_t window_times_rescan(const struct window_times *t, const struct backing *b,
                              window_times_changed_fn *fn, void *arg);
 
+/* Waits for a rescan of b's windows under way, if any (a request that
+ * sees no change must not answer with the times a rescan is changing). */
+void window_times_wait_rescan(const struct window_times *t, const struct backing *b);
+
 /* The SHA-256 of w's bytes into out (32 bytes): from the state when it is
  * known and w unchanged since, else computed (and kept). Returns 0 or a
  * negative errno (-EIO: bytes the backing file no longer holds). */
 int window_times_sha256(const struct window_times *t, const struct window *w, unsigned char *out);
+
+/* Starts a thread, at the lowest CPU and I/O priority, that digests the
+ * windows no mount has digested yet (a first mount's), so that a later
+ * outside change is found window by window; it tells log (may be NULL) when
+ * it is done ("window digests ready: ..."). Call after the mount is live
+ * (and after any fork). Returns 0 or a negative errno. */
+int window_times_start_baseline(struct window_times *t, void (*log)(const char *message));
+
+/* Stops that thread (within 1 MiB of digesting) and waits for it. */
+void window_times_stop_baseline(struct window_times *t);
 
 /* Digests what changed during the mount and writes every state file back
  * (atomically). Windows a cow overlay changed get new times: the overlay

@@ -201,6 +201,12 @@ static void block_hash(const unsigned char *p, size_t n, unsigned char le[8])
 int range_digest(int fd, uint64_t off, uint64_t len, enum digest_kind kind, unsigned char *out,
                  uint64_t *bytes_read)
 {
+    return range_digest_until(fd, off, len, kind, out, bytes_read, NULL);
+}
+
+int range_digest_until(int fd, uint64_t off, uint64_t len, enum digest_kind kind,
+                       unsigned char *out, uint64_t *bytes_read, const atomic_bool *stop)
+{
     if (off > UINT64_MAX - len)
         return -EINVAL;
     uint64_t end = off + len;
@@ -224,6 +230,10 @@ int range_digest(int fd, uint64_t off, uint64_t len, enum digest_kind kind, unsi
     unsigned char *buf = NULL; /* only when there is data to read */
     for (uint64_t pos = off; pos < end && res == 0;) {
         uint64_t n = end - pos < BLOCK_BYTES ? end - pos : BLOCK_BYTES;
+        if (stop != NULL && atomic_load_explicit(stop, memory_order_relaxed)) {
+            res = -ECANCELED;
+            break;
+        }
         if (pos >= hole)
             next_data(fd, pos, end, &data, &hole);
         bool is_hole = data >= pos + n;
@@ -344,7 +354,7 @@ static int fill_from_pieces(const struct digest_piece *pieces, size_t count, siz
 }
 
 int pieces_digest(const struct digest_piece *pieces, size_t count, enum digest_kind kind,
-                  unsigned char *out, uint64_t *bytes_read)
+                  unsigned char *out, uint64_t *bytes_read, const atomic_bool *stop)
 {
     uint64_t total = 0;
     for (size_t i = 0; i < count; i++) {
@@ -361,6 +371,10 @@ int pieces_digest(const struct digest_piece *pieces, size_t count, enum digest_k
     uint64_t in = 0;
     for (uint64_t pos = 0; pos < total && res == 0;) {
         uint64_t n = total - pos < BLOCK_BYTES ? total - pos : BLOCK_BYTES;
+        if (stop != NULL && atomic_load(stop)) {
+            res = -ECANCELED;
+            break;
+        }
         res = fill_from_pieces(pieces, count, &k, &in, buf, n, bytes_read);
         if (res == 0 && kind == DIGEST_XXH128) {
             unsigned char le[8];

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 
 int window_digest(const struct window *w, uint64_t length, enum digest_kind kind,
-                  unsigned char *out, uint64_t *bytes_read)
+                  unsigned char *out, uint64_t *bytes_read, const atomic_bool *stop)
 {
     if (w->extents == NULL)
-        return range_digest(w->backing->fd, w->offset, length, kind, out, bytes_read);
+        return range_digest_until(w->backing->fd, w->offset, length, kind, out, bytes_read, stop);
     struct digest_piece *pieces = calloc(w->extent_count, sizeof *pieces);
     if (pieces == NULL)
         return -ENOMEM;
@@ -30,7 +30,7 @@ int window_digest(const struct window *w, uint64_t length, enum digest_kind kind
         count++;
         length -= len;
     }
-    int res = pieces_digest(pieces, count, kind, out, bytes_read);
+    int res = pieces_digest(pieces, count, kind, out, bytes_read, stop);
     free(pieces);
     return res;
 }

@@ -25,6 +25,11 @@ static void print_warning(const char *message)
     log_msg(LOG_WARNING, "warning: %s", message);
 }
 
+static void print_info(const char *message)
+{
+    log_msg(LOG_INFO, "%s", message);
+}
+
 /* One line for the mount, one per backing file: what a user or an admin
  * reading syslog wants to know first. */
 static void log_summary(const struct slicefs_fs *fs, const char *mountpoint)
@@ -210,7 +215,7 @@ static int digest_windows(const struct slicefs_options *opts)
             continue; /* a symbolic link has no bytes */
         unsigned char digest[32];
         char hex[65];
-        int res = window_digest(w, window_length(w), DIGEST_SHA256, digest, NULL);
+        int res = window_digest(w, window_length(w), DIGEST_SHA256, digest, NULL, NULL);
         if (res < 0) {
             log_msg(LOG_ERR, "%s: %s", w->path, strerror(-res));
             status = 1;
@@ -351,6 +356,10 @@ int main(int argc, char *argv[])
     /* After the fork of fuse_daemonize: threads do not survive it. */
     if (prefetch_start(&fs) < 0)
         goto out_unmount;
+    /* Windows no mount has digested yet get their digests, slowly. */
+    if (window_times_start_baseline(&fs.times, print_info) < 0)
+        log_msg(LOG_WARNING, "warning: no thread for the window digests: a change outside the "
+                             "mount will count as a change of every window not yet digested");
 
     int loop = serve(se, &cmdline);
     prefetch_stop(&fs);

@@ -131,8 +131,10 @@ static void rescanned_one(void *arg, bool rule, uint64_t index)
 bool outside_change(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,
                     const struct stat *st)
 {
-    if (!backing_changed_outside(w->backing, st))
+    if (!backing_changed_outside(w->backing, st)) {
+        window_times_wait_rescan(&fs->times, w->backing);
         return false;
+    }
     if (window_times_on(&fs->times)) {
         struct rescan_visit v = {fs, ino, false};
         uint64_t changed = window_times_rescan(&fs->times, w->backing, rescanned_one, &v);

@@ -182,3 +182,17 @@ patch() {
     head -c "$3" /dev/zero | tr '\0' "$4" |
         dd of="$1" oflag=seek_bytes seek="$2" conv=notrunc status=none
 }
+
+# wait_digests - waits (within the deadline) until the last daemon started
+# has digested the windows no mount had digested (its log says so), so that
+# a change outside the mount is then found window by window.
+wait_digests() {
+    local i
+    for ((i = 0; i < DEADLINE * 20; i++)); do
+        grep -q "window digests ready" "$DAEMON_LOG" && return 0
+        kill -0 "$DAEMON_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    cat "$DAEMON_LOG" >&2
+    fail "the window digests were not ready within $DEADLINE s"
+}

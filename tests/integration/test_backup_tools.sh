@@ -59,6 +59,7 @@ check() {
 }
 
 mount_slicefs "$M" "$img" -o "$OPTS"
+wait_digests   # the first mount's digests, so the outside change below is found by chunk
 backup 1
 # A change through the mount.
 is "wrote 4096" pwrite "$M/00000005" 12345 4096 q

@@ -108,7 +108,7 @@ for how in TERM INT HUP unmount; do
     fi
     # Checked last, so that the data checks above have run.
     [ "$status" -eq 0 ] || { cat "$DAEMON_LOG" >&2; fail "$how: the daemon exited with status $status"; }
-    grep -v -e '^slicefs: mounted' -e '^slicefs: backing file' "$DAEMON_LOG" >"$T/unexpected.log" || true
+    grep -v -e '^slicefs: mounted' -e '^slicefs: backing file' -e '^slicefs: window digests ' "$DAEMON_LOG" >"$T/unexpected.log" || true
     [ ! -s "$T/unexpected.log" ] || fail "$how: unexpected daemon messages: $(cat "$T/unexpected.log")"
 done
 ! grep -qF "$T" /proc/mounts || fail "something is still mounted under $T"
@@ -150,7 +150,7 @@ for ((run = 1; run <= runs; run++)); do
     wait "$pid" || status=$?
     if [ "$status" -ne 0 ]; then
         bad=$((bad + 1))
-        why=$(grep -v -e '^slicefs: mounted' -e '^slicefs: backing file' "$DAEMON_LOG" | head -1)
+        why=$(grep -v -e '^slicefs: mounted' -e '^slicefs: backing file' -e '^slicefs: window digests ' "$DAEMON_LOG" | head -1)
     fi
 done
 [ "$bad" -eq 0 ] || fail "after a lazy unmount the daemon exited non-zero in $bad of $runs runs: $why"

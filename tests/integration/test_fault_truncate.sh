@@ -159,7 +159,7 @@ cmp <(extract "$T/expected.img" 0 "$MiB") <(extract "$T/disk.img" 0 "$MiB") ||
 cmp <(extract "$T/expected.img" $((2 * MiB)) $((6 * MiB))) <(extract "$T/disk.img" $((2 * MiB)) $((6 * MiB))) ||
     fail "the backing file from 2 MiB on differs from the expected copy"
 [ "$(stat -c %s "$T/disk.img")" = "$SIZE" ] || fail "the backing file's size changed"
-grep -v -e '^slicefs: mounted' -e '^slicefs: backing file' -e '^fuse: writing device: Bad address$' \
+grep -v -e '^slicefs: mounted' -e '^slicefs: backing file' -e '^slicefs: window digests ' -e '^fuse: writing device: Bad address$' \
     "$DAEMON_LOG" >"$T/unexpected.log" || true
 [ ! -s "$T/unexpected.log" ] || fail "unexpected daemon messages: $(cat "$T/unexpected.log")"
 

@@ -45,6 +45,7 @@ wait_for() {
 }
 
 mount_slicefs "$M" "$img" -o "$OPTS"
+wait_digests
 backing_mtime=$(ns "$img")
 snapshot >"$T/t0"
 # A first mount: every window shows the backing file's times.

@@ -2,7 +2,9 @@
  *
  * A 4 MiB backing file with two declared windows ("a": the first MiB, "c":
  * a cow window over the second) and 1 MiB chunks over all of it. Covers:
- * a first mount gives every window the backing file's times; a remount of
+ * a first mount gives every window the backing file's times and digests
+ * nothing before the baseline thread does; a change outside before those
+ * digests exist moves every window's times; a remount of
  * an unchanged file trusts the state; an outside change to one MiB moves
  * the times of exactly the windows over it (at the next mount and by a
  * rescan while mounted, which reports them); a change through the mount
@@ -80,6 +82,27 @@ static void add_window(struct fixture *f, const char *path, const char *offset, 
     window_spec_free(&spec);
 }
 
+static volatile int baseline_done;
+
+static void baseline_log(const char *message)
+{
+    (void)message;
+    baseline_done = 1;
+}
+
+/* Runs the baseline thread to its end: the digests of new windows. */
+static void wait_baseline(struct fixture *f)
+{
+    baseline_done = 0;
+    assert_int_equal(window_times_start_baseline(&f->times, baseline_log), 0);
+    if (!window_times_on(&f->times))
+        return; /* no state: no thread */
+    for (int i = 0; i < 20000 && !baseline_done; i++)
+        usleep(1000);
+    assert_true(baseline_done);
+    window_times_stop_baseline(&f->times);
+}
+
 /* Mounts (as far as the core goes): the table, mapped, and its times. */
 static void mount(struct fixture *f, bool off)
 {
@@ -95,6 +118,26 @@ static void mount(struct fixture *f, bool off)
     if (window_table_map(&f->table, &err) != 0)
         fail_msg("map: %s", err.msg);
     struct window_times_options options = {.state = f->state, .off = off};
+    if (window_times_open(&f->times, &f->table, &options, &err) != 0)
+        fail_msg("window_times_open: %s", err.msg);
+    wait_baseline(f);
+}
+
+/* A mount whose baseline never ran (unmounted at once). */
+static void mount_only(struct fixture *f)
+{
+    struct sfs_error err = {{0}};
+    window_table_init(&f->table, false);
+    add_window(f, "a", "0", "1M", "rw");
+    add_window(f, "c", "1M", "1M", "cow");
+    struct window_spec spec;
+    if (window_spec_from_fields("chunks", "0", "end", NULL, NULL, "chunks", &spec, &err) < 0 ||
+        window_table_add_chunks(&f->table, &spec, MiB, f->disk, &err) != 0)
+        fail_msg("chunks: %s", err.msg);
+    window_spec_free(&spec);
+    if (window_table_map(&f->table, &err) != 0)
+        fail_msg("map: %s", err.msg);
+    struct window_times_options options = {.state = f->state};
     if (window_times_open(&f->times, &f->table, &options, &err) != 0)
         fail_msg("window_times_open: %s", err.msg);
 }
@@ -159,6 +202,33 @@ static void test_first_mount_takes_the_files_times(void **state)
     int64_t again[6];
     all_mtimes(f, again);
     assert_memory_equal(m, again, sizeof m);
+    unmount(f);
+}
+
+/* Unmounted before the baseline digests existed: a change outside then
+ * moves every window's times (it cannot be told where it was), once. */
+static void test_change_before_digests_exist(void **state)
+{
+    struct fixture *f = *state;
+    mount_only(f);
+    int64_t before[6];
+    all_mtimes(f, before);
+    static const unsigned char zero[16];
+    assert_memory_equal(window_times_record(&f->times, &f->table.windows[0])->xxh128, zero, 16);
+    unmount(f);
+    /* Unchanged: trusted, digests or not. */
+    mount_only(f);
+    assert_true(f->times.per_backing[0].file.stamp_matches);
+    int64_t same[6];
+    all_mtimes(f, same);
+    assert_memory_equal(before, same, sizeof before);
+    unmount(f);
+    outside_write(f, 2 * MiB + 100);
+    mount(f, false);
+    int64_t after[6];
+    all_mtimes(f, after);
+    for (int i = 0; i < 6; i++)
+        assert_true(after[i] > before[i]);
     unmount(f);
 }
 
@@ -340,6 +410,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_first_mount_takes_the_files_times),
         T(test_outside_change_between_mounts),
+        T(test_change_before_digests_exist),
         T(test_rescan_while_mounted),
         T(test_change_through_the_mount),
         T(test_cow_times_move_at_close),
