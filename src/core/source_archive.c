@@ -38,7 +38,9 @@ struct listing {
     const struct source_context *ctx;
     struct entry *entries;
     size_t count, capacity;
-    uint32_t *slots; /* hash of paths: entry index + 1, 0 when empty */
+    uint64_t *slots; /* hash of paths: entry index + 1 (low half) and the
+                      * path's hash (high half, to skip most compares); 0
+                      * when empty */
     size_t slot_count;
     bool out_of_memory;
 };
@@ -52,31 +54,42 @@ static uint64_t hash_path(const char *s, size_t len)
 }
 
 /* The slot of path (len bytes), or the empty one where it goes. */
-static uint32_t *find_slot(const struct listing *l, const char *path, size_t len)
+static uint64_t *find_slot(const struct listing *l, const char *path, size_t len)
 {
+    uint64_t h = hash_path(path, len), tag = h >> 32 << 32;
     size_t mask = l->slot_count - 1;
-    for (size_t i = (size_t)hash_path(path, len) & mask;; i = (i + 1) & mask) {
-        uint32_t *slot = &l->slots[i];
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        uint64_t *slot = &l->slots[i];
         if (*slot == 0)
             return slot;
-        const char *known = l->entries[*slot - 1].path;
+        if ((*slot & ~(uint64_t)UINT32_MAX) != tag)
+            continue;
+        const char *known = l->entries[(uint32_t)*slot - 1].path;
         if (strncmp(known, path, len) == 0 && known[len] == '\0')
             return slot;
     }
 }
 
+/* What a slot holds for entry index with path. */
+static uint64_t slot_value(const char *path, size_t index)
+{
+    return (hash_path(path, strlen(path)) >> 32 << 32) | ((uint64_t)index + 1);
+}
+
 static int grow_slots(struct listing *l)
 {
     size_t count = l->slot_count ? l->slot_count * 2 : 1024;
-    uint32_t *slots = calloc(count, sizeof *slots);
+    uint64_t *slots = calloc(count, sizeof *slots);
     if (slots == NULL)
         return -1;
     free(l->slots);
     l->slots = slots;
     l->slot_count = count;
     for (size_t i = 0; i < l->count; i++)
-        if (!l->entries[i].gone)
-            *find_slot(l, l->entries[i].path, strlen(l->entries[i].path)) = (uint32_t)i + 1;
+        if (!l->entries[i].gone) {
+            const char *path = l->entries[i].path;
+            *find_slot(l, path, strlen(path)) = slot_value(path, i);
+        }
     return 0;
 }
 
@@ -175,15 +188,15 @@ static int keep(struct listing *l, char *path, const struct archive_member *m, u
         }
         memcpy(e.extents, extents, e.extent_count * sizeof *e.extents);
     }
-    uint32_t *slot = find_slot(l, path, strlen(path));
+    uint64_t *slot = find_slot(l, path, strlen(path));
     if (*slot != 0) {
-        struct entry *old = &l->entries[*slot - 1];
+        struct entry *old = &l->entries[(uint32_t)*slot - 1];
         old->gone = true;
         free(old->extents);
         old->extents = NULL;
     }
     l->entries[l->count] = e;
-    *slot = (uint32_t)++l->count;
+    *slot = slot_value(path, l->count++);
     return 0;
 oom:
     free(path);
@@ -203,9 +216,9 @@ static int take_member(void *arg, const struct archive_member *m)
     uint32_t target = 0;
     if (m->type == MEMBER_HARDLINK) {
         char *to = normalise(m->link, &why);
-        uint32_t slot = to ? *find_slot(l, to, strlen(to)) : 0;
+        uint32_t slot = to && l->slot_count > 0 ? (uint32_t)*find_slot(l, to, strlen(to)) : 0;
         free(to);
-        if (slot == 0 || l->slot_count == 0) {
+        if (slot == 0) {
             warn(l, "member '%s': a hard link to '%s', which is not an earlier member; skipped",
                  m->path, m->link);
             free(path);
@@ -225,7 +238,7 @@ static int take_member(void *arg, const struct archive_member *m)
 static const struct entry *file_above(const struct listing *l, const struct entry *e)
 {
     for (const char *slash = strchr(e->path, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
-        uint32_t slot = *find_slot(l, e->path, (size_t)(slash - e->path));
+        uint32_t slot = (uint32_t)*find_slot(l, e->path, (size_t)(slash - e->path));
         if (slot != 0)
             return &l->entries[slot - 1];
     }
@@ -260,17 +273,44 @@ static int add_entry(const struct listing *l, const struct entry *e, size_t inde
     return 0;
 }
 
+/* Reads the archive through a small read-ahead buffer: the headers of an
+ * archive of small members lie a few hundred bytes apart, and one pread
+ * per header would cost a system call each. */
+struct archive_file {
+    int fd;
+    uint64_t start; /* of what buf holds */
+    size_t held;
+    unsigned char buf[32 * 1024];
+};
+
 static int read_archive(void *arg, uint64_t off, void *buf, size_t len)
 {
-    const struct backing *b = arg;
-    for (size_t done = 0; done < len;) {
-        ssize_t n = pread(b->fd, (char *)buf + done, len - done, (off_t)(off + done));
+    struct archive_file *f = arg;
+    if (off >= f->start && len <= f->held && off - f->start <= f->held - len) {
+        memcpy(buf, f->buf + (off - f->start), len);
+        return 0;
+    }
+    bool buffered = len <= sizeof f->buf;
+    unsigned char *into = buffered ? f->buf : buf;
+    size_t want = buffered ? sizeof f->buf : len, done = 0;
+    while (done < want) {
+        ssize_t n = pread(f->fd, into + done, want - done, (off_t)(off + done));
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
+        if (n < 0)
             return -1;
+        if (n == 0)
+            break;
         done += (size_t)n;
     }
+    if (buffered) {
+        f->start = off;
+        f->held = done;
+    }
+    if (done < len)
+        return -1;
+    if (buffered)
+        memcpy(buf, f->buf, len);
     return 0;
 }
 
@@ -282,19 +322,26 @@ int source_archive_add(const char *origin, const struct source_context *ctx,
     struct backing *b = window_table_backing(table, ctx->default_backing, err);
     if (b == NULL)
         return sfs_error_prefix(err, "%s", origin);
-    struct archive_reader reader = {read_archive, b, b->size};
+    struct archive_file *file = malloc(sizeof *file);
+    if (file == NULL)
+        return sfs_error_set(err, "%s: out of memory", origin);
+    *file = (struct archive_file){.fd = b->fd};
+    struct archive_reader reader = {read_archive, file, b->size};
     unsigned char first[512];
-    bool tar = b->size >= sizeof first && read_archive(b, 0, first, sizeof first) == 0 &&
+    bool tar = b->size >= sizeof first && read_archive(file, 0, first, sizeof first) == 0 &&
                tar_detect(first);
-    if (!tar && !zip_detect(&reader))
+    if (!tar && !zip_detect(&reader)) {
+        free(file);
         return sfs_error_set(err,
                              "%s: '%s' is neither an uncompressed tar archive (no valid tar "
                              "header at offset 0) nor a zip archive",
                              origin, ctx->default_backing);
+    }
 
     struct listing l = {.origin = origin, .ctx = ctx};
     int res = tar ? tar_walk(&reader, take_member, warn_parser, &l)
                   : zip_walk(&reader, take_member, warn_parser, &l);
+    free(file);
     if (res < 0 || l.out_of_memory)
         res = sfs_error_set(err, "%s: out of memory, or the archive walk failed", origin);
     size_t added = 0;

@@ -115,12 +115,17 @@ bool tar_detect(const unsigned char *block)
     uint64_t stored;
     if (!parse_number(block + F_CHKSUM, F_NUM8, &stored))
         return false;
-    uint64_t unsigned_sum = 0;
-    int64_t signed_sum = 0;
+    /* The sum of the bytes with the checksum field as spaces, unsigned (as
+     * POSIX says) or signed (as old tars computed it). */
+    uint64_t unsigned_sum = 8 * ' ';
+    int64_t signed_sum = 8 * ' ';
     for (int i = 0; i < BLOCK; i++) {
-        unsigned char c = i >= F_CHKSUM && i < F_CHKSUM + F_NUM8 ? ' ' : block[i];
-        unsigned_sum += c;
-        signed_sum += (signed char)c;
+        unsigned_sum += block[i];
+        signed_sum += (signed char)block[i];
+    }
+    for (int i = F_CHKSUM; i < F_CHKSUM + F_NUM8; i++) {
+        unsigned_sum -= block[i];
+        signed_sum -= (signed char)block[i];
     }
     return stored == unsigned_sum || (signed_sum >= 0 && stored == (uint64_t)signed_sum);
 }

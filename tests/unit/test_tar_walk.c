@@ -42,7 +42,10 @@ struct seen {
 
 static void octal(unsigned char *f, size_t len, uint64_t v)
 {
-    snprintf((char *)f, len, "%0*llo", (int)len - 1, (unsigned long long)v);
+    char text[32];
+    snprintf(text, sizeof text, "%0*llo", (int)len - 1, (unsigned long long)v);
+    memcpy(f, text, len - 1);
+    f[len - 1] = '\0';
 }
 
 /* Appends a header; returns where it starts. */
