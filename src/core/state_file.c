@@ -285,24 +285,55 @@ int state_file_open(struct state_file *sf, const char *path, const struct file_i
         sfs_error_set(err, "state file '%s': %s", sf->temp_path, strerror(errno));
         goto fail;
     }
-    /* The header stays zero (not a state) until state_file_commit. */
-    for (size_t i = 0; i < section_count; i++) {
-        struct state_section_entry e = {sections[i].key, sections[i].first, sections[i].count, 0};
-        if (pwrite(sf->fd, &e, sizeof e, (off_t)(sizeof(struct state_header) + i * sizeof e)) !=
-            (ssize_t)sizeof e) {
-            sfs_error_set(err, "state file '%s': %s", sf->temp_path, strerror(errno));
-            goto fail;
-        }
+    /* The header stays zero (not a state) until state_file_commit. The
+     * section entries go in one write; the records of the sections an old
+     * state knew are copied in runs (consecutive sections of one mount
+     * are consecutive in both files). */
+    struct state_section_entry *entries =
+        calloc(section_count ? section_count : 1, sizeof *entries);
+    if (entries == NULL) {
+        sfs_error_set(err, "out of memory");
+        goto fail;
+    }
+    uint64_t run_old = 0, run_new = 0, run_count = 0;
+    int res = 0;
+    for (size_t i = 0; i < section_count && res == 0; i++) {
+        entries[i] =
+            (struct state_section_entry){sections[i].key, sections[i].first, sections[i].count, 0};
         const struct state_section_entry *o = find_old_section(&old, sections[i].key);
-        if (o != NULL) {
-            uint64_t n = o->count < sections[i].count ? o->count : sections[i].count;
-            int res = copy_records(&old, sf->fd, o->first, sections[i].first, n, section_count);
-            if (res < 0) {
-                sfs_error_set(err, "state file '%s': copying records: %s", sf->temp_path,
-                              strerror(-res));
-                goto fail;
-            }
+        if (o == NULL)
+            continue;
+        uint64_t n = o->count < sections[i].count ? o->count : sections[i].count;
+        if (run_count > 0 && o->first == run_old + run_count &&
+            sections[i].first == run_new + run_count) {
+            run_count += n;
+            continue;
         }
+        if (run_count > 0)
+            res = copy_records(&old, sf->fd, run_old, run_new, run_count, section_count);
+        run_old = o->first;
+        run_new = sections[i].first;
+        run_count = n;
+    }
+    if (res == 0 && run_count > 0)
+        res = copy_records(&old, sf->fd, run_old, run_new, run_count, section_count);
+    if (res < 0) {
+        free(entries);
+        sfs_error_set(err, "state file '%s': copying records: %s", sf->temp_path, strerror(-res));
+        goto fail;
+    }
+    size_t entry_bytes = section_count * sizeof *entries, written = 0;
+    while (written < entry_bytes) {
+        ssize_t n = pwrite(sf->fd, (const char *)entries + written, entry_bytes - written,
+                           (off_t)(sizeof(struct state_header) + written));
+        if (n <= 0)
+            break;
+        written += (size_t)n;
+    }
+    free(entries);
+    if (written < entry_bytes) {
+        sfs_error_set(err, "state file '%s': %s", sf->temp_path, strerror(errno ? errno : EIO));
+        goto fail;
     }
     sf->stamp_matches = old.fd >= 0 && old.header.size == stamp_now->size &&
                         old.header.mtime_ns == stamp_now->mtime_ns &&
