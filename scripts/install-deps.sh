@@ -11,6 +11,8 @@ packages=(
     fdisk                              # sfdisk, to make test images
     libcmocka-dev                      # unit tests
     fio attr                           # integration tests and benchmarks
+    tar zip unzip                      # archives for layout=archive (test_archive)
+    archivemount                       # the comparison in scripts/bench-archive.sh
     rsync restic borgbackup xxhash     # backups with real tools (test_backup_tools), xxhsum (bench)
     valgrind                           # unit tests under valgrind (CI)
     clang libclang-rt-14-dev           # fuzzing
