@@ -55,6 +55,10 @@ typedef int archive_member_fn(void *arg, const struct archive_member *m);
 /* Called with one line (no newline) per skipped member or structure. */
 typedef void archive_warn_fn(void *arg, const char *message);
 
+/* Formats one warning line and passes it to warn (which may be NULL). */
+void archive_warn(archive_warn_fn *warn, void *arg, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Parsers' limits: no hostile archive makes them allocate more. */
 #define ARCHIVE_MAX_NAME (64u * 1024)       /* long name, pax header */
 #define ARCHIVE_MAX_EXTENTS (1u << 20)      /* sparse map entries of a member */

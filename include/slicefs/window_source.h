@@ -32,6 +32,11 @@ struct window_source {
                        struct window_table *table, struct sfs_error *err);
 };
 
+/* Reports through ctx->warn (if any) an entry that source origin skips:
+ * "ORIGIN: " and the formatted text. */
+void source_warn(const struct source_context *ctx, const char *origin, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* The source whose option option ("NAME=VALUE") is, with *value pointing
  * at VALUE; NULL when no source has that name. */
 const struct window_source *window_source_for_option(const char *option, const char **value);

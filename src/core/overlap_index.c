@@ -32,6 +32,34 @@ static void add_entry(struct overlap_group *g, uint64_t offset, uint64_t length,
         g->max_length = length;
 }
 
+/* Counts (fill false) or adds (fill true) the entries of window w: one
+ * per extent that is not a hole; none for a symbolic link. */
+static void add_window(struct overlap_index *index, const struct window *w, uint64_t ino, bool fill)
+{
+    if (w->link_target != NULL)
+        return;
+    if (w->extents == NULL) {
+        struct overlap_group *g = group_of(index, w->backing);
+        /* A window that follows its file's size may reach any offset. */
+        if (fill)
+            add_entry(g, w->offset, w->follows_size ? UINT64_MAX - w->offset : w->length, 0, ino,
+                      w->mode);
+        else
+            g->count++;
+        return;
+    }
+    for (uint32_t k = 0; k < w->extent_count; k++) {
+        const struct window_extent *e = &w->extents[k];
+        struct overlap_group *g = group_of(index, e->backing);
+        if (e->hole)
+            continue;
+        if (fill)
+            add_entry(g, e->offset, e->length, e->start, ino, w->mode);
+        else
+            g->count++;
+    }
+}
+
 int overlap_index_build(struct overlap_index *index, const struct path_tree *tree,
                         struct sfs_error *err)
 {
@@ -46,45 +74,18 @@ int overlap_index_build(struct overlap_index *index, const struct path_tree *tre
 
     /* Count, then fill, the declared windows (their extents) of each
      * backing file. */
-    for (size_t n = 0; n < tree->count; n++) {
-        if (tree->nodes[n].window == PATH_TREE_NOT_A_WINDOW)
-            continue;
-        const struct window *w = &table->windows[tree->nodes[n].window];
-        if (w->link_target != NULL)
-            continue;
-        if (w->extents == NULL)
-            group_of(index, w->backing)->count++;
-        for (uint32_t k = 0; k < w->extent_count; k++)
-            if (!w->extents[k].hole)
-                group_of(index, w->extents[k].backing)->count++;
-    }
-    for (size_t i = 0; i < index->count; i++) {
-        struct overlap_group *g = &index->groups[i];
-        g->entries = calloc(g->count ? g->count : 1, sizeof *g->entries);
-        if (g->entries == NULL) {
-            overlap_index_free(index);
-            return sfs_error_set(err, "out of memory");
-        }
-        g->count = 0;
-    }
-    for (size_t n = 0; n < tree->count; n++) {
-        if (tree->nodes[n].window == PATH_TREE_NOT_A_WINDOW)
-            continue;
-        const struct window *w = &table->windows[tree->nodes[n].window];
-        if (w->link_target != NULL)
-            continue;
-        if (w->extents == NULL) {
-            /* A window that follows its file's size may reach any offset. */
-            add_entry(group_of(index, w->backing), w->offset,
-                      w->follows_size ? UINT64_MAX - w->offset : w->length, 0, tree->nodes[n].ino,
-                      w->mode);
-            continue;
-        }
-        for (uint32_t k = 0; k < w->extent_count; k++) {
-            const struct window_extent *e = &w->extents[k];
-            if (!e->hole)
-                add_entry(group_of(index, e->backing), e->offset, e->length, e->start,
-                          tree->nodes[n].ino, w->mode);
+    for (int fill = 0; fill < 2; fill++) {
+        for (size_t n = 0; n < tree->count; n++)
+            if (tree->nodes[n].window != PATH_TREE_NOT_A_WINDOW)
+                add_window(index, &table->windows[tree->nodes[n].window], tree->nodes[n].ino, fill);
+        for (size_t i = 0; i < index->count && !fill; i++) {
+            struct overlap_group *g = &index->groups[i];
+            g->entries = calloc(g->count ? g->count : 1, sizeof *g->entries);
+            if (g->entries == NULL) {
+                overlap_index_free(index);
+                return sfs_error_set(err, "out of memory");
+            }
+            g->count = 0;
         }
     }
     for (size_t i = 0; i < index->count; i++) {

@@ -204,6 +204,29 @@ int range_digest(int fd, uint64_t off, uint64_t len, enum digest_kind kind, unsi
     return range_digest_until(fd, off, len, kind, out, bytes_read, NULL);
 }
 
+/* Adds n bytes just read (one block) to h: their XXH3-64 for XXH128, the
+ * bytes themselves for SHA-256. */
+static void hash_block_read(struct hasher *h, const unsigned char *buf, uint64_t n)
+{
+    if (h->kind == DIGEST_XXH128) {
+        unsigned char le[8];
+        block_hash(buf, (size_t)n, le);
+        hasher_update(h, le, sizeof le);
+    } else {
+        hasher_update(h, buf, (size_t)n);
+    }
+}
+
+/* Ends a digest: into out when res is 0, else only frees. Returns res. */
+static int hasher_finish(struct hasher *h, int res, unsigned char *out)
+{
+    if (res < 0)
+        hasher_free(h);
+    else
+        hasher_final(h, out);
+    return res;
+}
+
 int range_digest_until(int fd, uint64_t off, uint64_t len, enum digest_kind kind,
                        unsigned char *out, uint64_t *bytes_read, const atomic_bool *stop)
 {
@@ -241,27 +264,19 @@ int range_digest_until(int fd, uint64_t off, uint64_t len, enum digest_kind kind
             res = -ENOMEM;
             break;
         }
-        if (kind == DIGEST_XXH128) {
+        if (is_hole && kind == DIGEST_XXH128) {
             unsigned char le[8];
-            if (is_hole)
-                zero_block_hash(n, le);
-            else if ((res = read_block(fd, buf, pos, n, end, &data, &hole, bytes_read)) == 0)
-                block_hash(buf, (size_t)n, le);
+            zero_block_hash(n, le);
             hasher_update(&h, le, sizeof le);
         } else if (is_hole) {
             hasher_zeros(&h, n);
         } else if ((res = read_block(fd, buf, pos, n, end, &data, &hole, bytes_read)) == 0) {
-            hasher_update(&h, buf, (size_t)n);
+            hash_block_read(&h, buf, n);
         }
         pos += n;
     }
     free(buf);
-    if (res < 0) {
-        hasher_free(&h);
-        return res;
-    }
-    hasher_final(&h, out);
-    return 0;
+    return hasher_finish(&h, res, out);
 }
 
 struct memory_job {
@@ -376,20 +391,10 @@ int pieces_digest(const struct digest_piece *pieces, size_t count, enum digest_k
             break;
         }
         res = fill_from_pieces(pieces, count, &k, &in, buf, n, bytes_read);
-        if (res == 0 && kind == DIGEST_XXH128) {
-            unsigned char le[8];
-            block_hash(buf, (size_t)n, le);
-            hasher_update(&h, le, sizeof le);
-        } else if (res == 0) {
-            hasher_update(&h, buf, (size_t)n);
-        }
+        if (res == 0)
+            hash_block_read(&h, buf, n);
         pos += n;
     }
     free(buf);
-    if (res < 0) {
-        hasher_free(&h);
-        return res;
-    }
-    hasher_final(&h, out);
-    return 0;
+    return hasher_finish(&h, res, out);
 }

@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,25 +92,10 @@ static int grow_slots(struct listing *l)
     return 0;
 }
 
-static void warn(const struct listing *l, const char *format, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void warn(const struct listing *l, const char *format, ...)
-{
-    if (l->ctx->warn == NULL)
-        return;
-    char message[1024];
-    int n = snprintf(message, sizeof message, "%s: ", l->origin);
-    va_list ap;
-    va_start(ap, format);
-    vsnprintf(message + n, sizeof message - (size_t)n, format, ap);
-    va_end(ap);
-    l->ctx->warn(message);
-}
-
 static void warn_parser(void *arg, const char *message)
 {
-    warn(arg, "%s", message);
+    const struct listing *l = arg;
+    source_warn(l->ctx, l->origin, "%s", message);
 }
 
 /* The member path normalised into a new string: no leading "/" or "./",
@@ -210,7 +194,7 @@ static int take_member(void *arg, const struct archive_member *m)
     const char *why = NULL;
     char *path = normalise(m->path, &why);
     if (path == NULL) {
-        warn(l, "member '%s': skipped: %s", m->path, why);
+        source_warn(l->ctx, l->origin, "member '%s': skipped: %s", m->path, why);
         return l->out_of_memory ? -1 : 0;
     }
     uint32_t target = 0;
@@ -219,14 +203,15 @@ static int take_member(void *arg, const struct archive_member *m)
         uint32_t slot = to && l->slot_count > 0 ? (uint32_t)*find_slot(l, to, strlen(to)) : 0;
         free(to);
         if (slot == 0) {
-            warn(l, "member '%s': a hard link to '%s', which is not an earlier member; skipped",
-                 m->path, m->link);
+            source_warn(l->ctx, l->origin,
+                        "member '%s': a hard link to '%s', which is not an earlier member; skipped",
+                        m->path, m->link);
             free(path);
             return 0;
         }
         target = slot;
     } else if (m->type == MEMBER_SYMLINK && m->link[0] == '\0') {
-        warn(l, "member '%s': a symbolic link to nothing; skipped", m->path);
+        source_warn(l->ctx, l->origin, "member '%s': a symbolic link to nothing; skipped", m->path);
         free(path);
         return 0;
     }
@@ -351,11 +336,12 @@ int source_archive_add(const char *origin, const struct source_context *ctx,
             continue;
         struct sfs_error why;
         if (window_path_check(e->path, &why) < 0) {
-            warn(&l, "member '%s': skipped: %s", e->path, why.msg);
+            source_warn(l.ctx, l.origin, "member '%s': skipped: %s", e->path, why.msg);
             continue;
         }
         if ((above = file_above(&l, e)) != NULL) {
-            warn(&l, "member '%s': skipped: '%s' is a file", e->path, above->path);
+            source_warn(l.ctx, l.origin, "member '%s': skipped: '%s' is a file", e->path,
+                        above->path);
             continue;
         }
         res = add_entry(&l, e, i, b, table, err);

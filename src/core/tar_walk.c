@@ -3,7 +3,6 @@
 #include "slicefs/tar_walk.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,20 +61,6 @@ struct walk {
     size_t extent_count, extent_capacity;
     bool out_of_memory;
 };
-
-static void warn(struct walk *w, const char *format, ...) __attribute__((format(printf, 2, 3)));
-
-static void warn(struct walk *w, const char *format, ...)
-{
-    if (w->warn == NULL)
-        return;
-    char message[512];
-    va_list ap;
-    va_start(ap, format);
-    vsnprintf(message, sizeof message, format, ap);
-    va_end(ap);
-    w->warn(w->arg, message);
-}
 
 /* An octal field (leading spaces, digits, then spaces or NULs) or a
  * base-256 one (first byte 0x80, big-endian). False for anything else or a
@@ -274,8 +259,9 @@ static void pax_record(struct walk *w, const char *key, size_t key_len, const ch
         p->sparse_minor = 1;
     }
     if (!ok)
-        warn(w, "tar: pax header at offset %" PRIu64 ": bad value for '%.*s'; ignored", where,
-             (int)key_len, key);
+        archive_warn(w->warn, w->arg,
+                     "tar: pax header at offset %" PRIu64 ": bad value for '%.*s'; ignored", where,
+                     (int)key_len, key);
 }
 
 /* Parses pax records "LENGTH KEY=VALUE\n" in data (len bytes). */
@@ -288,10 +274,10 @@ static void pax_records(struct walk *w, const char *data, size_t len, uint64_t w
             record = record * 10 + (uint64_t)(data[i++] - '0');
         if (i == at || i >= len || data[i] != ' ' || record <= i - at + 1 || record > len - at ||
             data[at + record - 1] != '\n') {
-            warn(w,
-                 "tar: pax header at offset %" PRIu64 ": malformed record at byte %zu; "
-                 "the rest is ignored",
-                 where, at);
+            archive_warn(w->warn, w->arg,
+                         "tar: pax header at offset %" PRIu64 ": malformed record at byte %zu; "
+                         "the rest is ignored",
+                         where, at);
             return;
         }
         const char *key = data + i + 1, *end = data + at + record - 1;
@@ -312,7 +298,8 @@ static char *read_meta(struct walk *w, uint64_t off, uint64_t len)
     }
     if (w->r->read(w->r->arg, off, buf, (size_t)len) < 0) {
         free(buf);
-        warn(w, "tar: cannot read %" PRIu64 " bytes at offset %" PRIu64, len, off);
+        archive_warn(w->warn, w->arg, "tar: cannot read %" PRIu64 " bytes at offset %" PRIu64, len,
+                     off);
         return NULL;
     }
     buf[len] = '\0';
@@ -358,11 +345,11 @@ static bool sparse_extents(struct walk *w, const char *name, const struct sparse
     for (size_t i = 0; i < m->count; i++) {
         uint64_t off = m->pairs[2 * i], n = m->pairs[2 * i + 1];
         if (off < at || off > realsize || n > realsize - off || n > data_len - used) {
-            warn(w,
-                 "tar: sparse member '%s': map entry %zu (offset %" PRIu64 ", %" PRIu64
-                 " bytes) is out of order, past its size %" PRIu64 " or past its %" PRIu64
-                 " stored bytes; skipped",
-                 name, i, off, n, realsize, data_len);
+            archive_warn(w->warn, w->arg,
+                         "tar: sparse member '%s': map entry %zu (offset %" PRIu64 ", %" PRIu64
+                         " bytes) is out of order, past its size %" PRIu64 " or past its %" PRIu64
+                         " stored bytes; skipped",
+                         name, i, off, n, realsize, data_len);
             return false;
         }
         if (!add_extent(w, 0, off - at, true) || !add_extent(w, data + used, n, false))
@@ -415,8 +402,10 @@ static bool read_map_1_0(struct walk *w, const char *name, uint64_t data, uint64
             bad = true;
         }
         if (bad || have == limit) {
-            warn(w, "tar: sparse member '%s': its sparse map (format 1.0) cannot be read; skipped",
-                 name);
+            archive_warn(
+                w->warn, w->arg,
+                "tar: sparse member '%s': its sparse map (format 1.0) cannot be read; skipped",
+                name);
             return false;
         }
     }
@@ -442,7 +431,8 @@ static bool read_map_old(struct walk *w, const unsigned char *h, uint64_t pos, c
                 break;
             if (!parse_number(e, F_NUM12, &off) || !parse_number(e + F_NUM12, F_NUM12, &len) ||
                 !map_push(m, off) || !map_push(m, len)) {
-                warn(w, "tar: sparse member '%s': bad map entry; skipped", name);
+                archive_warn(w->warn, w->arg, "tar: sparse member '%s': bad map entry; skipped",
+                             name);
                 return false;
             }
         }
@@ -451,7 +441,8 @@ static bool read_map_old(struct walk *w, const unsigned char *h, uint64_t pos, c
         uint64_t at = pos + BLOCK * (1 + *ext_blocks);
         if (at > w->r->size || w->r->size - at < BLOCK ||
             w->r->read(w->r->arg, at, block, BLOCK) < 0) {
-            warn(w, "tar: sparse member '%s': its map runs past the end of the archive", name);
+            archive_warn(w->warn, w->arg,
+                         "tar: sparse member '%s': its map runs past the end of the archive", name);
             return false;
         }
         (*ext_blocks)++;
@@ -505,10 +496,10 @@ static int member(struct walk *w, const unsigned char *h, uint64_t pos, uint64_t
         goto done;
     data += BLOCK * ext_blocks;
     if (data > w->r->size || stored > w->r->size - data) {
-        warn(w,
-             "tar: member '%s' at offset %" PRIu64 ": its %" PRIu64
-             " bytes run past the end of the archive (%" PRIu64 " bytes); the walk stops",
-             name, pos, stored, w->r->size);
+        archive_warn(w->warn, w->arg,
+                     "tar: member '%s' at offset %" PRIu64 ": its %" PRIu64
+                     " bytes run past the end of the archive (%" PRIu64 " bytes); the walk stops",
+                     name, pos, stored, w->r->size);
         goto done;
     }
     uint64_t after = padded(stored);
@@ -560,8 +551,10 @@ static int member(struct walk *w, const unsigned char *h, uint64_t pos, uint64_t
         m.extent_count = w->extent_count;
         break;
     default:
-        warn(w, "tar: member '%s': type '%c' (a device, fifo or unknown) is not a file; skipped",
-             name, type >= ' ' && type < 127 ? type : '?');
+        archive_warn(
+            w->warn, w->arg,
+            "tar: member '%s': type '%c' (a device, fifo or unknown) is not a file; skipped", name,
+            type >= ' ' && type < 127 ? type : '?');
         goto done;
     }
     res = fn(w->arg, &m);
@@ -584,39 +577,44 @@ int tar_walk(const struct archive_reader *r, archive_member_fn *fn, archive_warn
         if (pos >= r->size)
             break;
         if (r->size - pos < BLOCK) {
-            warn(&w, "tar: %" PRIu64 " stray bytes at the end (offset %" PRIu64 "); ignored",
-                 r->size - pos, pos);
+            archive_warn(w.warn, w.arg,
+                         "tar: %" PRIu64 " stray bytes at the end (offset %" PRIu64 "); ignored",
+                         r->size - pos, pos);
             break;
         }
         if (r->read(r->arg, pos, h, BLOCK) < 0) {
-            warn(&w, "tar: cannot read the header at offset %" PRIu64 "; the walk stops", pos);
+            archive_warn(w.warn, w.arg,
+                         "tar: cannot read the header at offset %" PRIu64 "; the walk stops", pos);
             break;
         }
         if (all_zero(h))
             break; /* the end of the archive */
         uint64_t size;
         if (!tar_detect(h) || !parse_number(h + F_SIZE, F_NUM12, &size)) {
-            warn(&w, "tar: damaged header at offset %" PRIu64 " (checksum or size); the walk stops",
-                 pos);
+            archive_warn(w.warn, w.arg,
+                         "tar: damaged header at offset %" PRIu64
+                         " (checksum or size); the walk stops",
+                         pos);
             break;
         }
         char type = (char)h[F_TYPE];
         uint64_t data = pos + BLOCK;
         if (type == 'x' || type == 'g' || type == 'L' || type == 'K') {
             if (size > r->size - data) {
-                warn(&w,
-                     "tar: extended header at offset %" PRIu64 " runs past the end; the walk "
-                     "stops",
-                     pos);
+                archive_warn(w.warn, w.arg,
+                             "tar: extended header at offset %" PRIu64
+                             " runs past the end; the walk "
+                             "stops",
+                             pos);
                 break;
             }
             uint64_t limit = type == 'L' || type == 'K' ? ARCHIVE_MAX_NAME : ARCHIVE_MAX_META;
             char *text = size <= limit && type != 'g' ? read_meta(&w, data, size) : NULL;
             if (size > limit)
-                warn(&w,
-                     "tar: extended header at offset %" PRIu64 " is %" PRIu64
-                     " bytes long (at most %" PRIu64 "); ignored",
-                     pos, size, limit);
+                archive_warn(w.warn, w.arg,
+                             "tar: extended header at offset %" PRIu64 " is %" PRIu64
+                             " bytes long (at most %" PRIu64 "); ignored",
+                             pos, size, limit);
             if (text != NULL && type == 'x') {
                 pax_records(&w, text, (size_t)size, pos);
                 free(text);
@@ -636,7 +634,7 @@ int tar_walk(const struct archive_reader *r, archive_member_fn *fn, archive_warn
         pos = next;
     }
     if (w.out_of_memory) {
-        warn(&w, "tar: out of memory at offset %" PRIu64, pos);
+        archive_warn(w.warn, w.arg, "tar: out of memory at offset %" PRIu64, pos);
         res = -1;
     }
     pending_clear(&w.p);

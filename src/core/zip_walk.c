@@ -4,7 +4,6 @@
 
 #include <endian.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,21 +61,6 @@ struct walk {
     void *arg;
 };
 
-static void warn(const struct walk *w, const char *format, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void warn(const struct walk *w, const char *format, ...)
-{
-    if (w->warn == NULL)
-        return;
-    char message[512];
-    va_list ap;
-    va_start(ap, format);
-    vsnprintf(message, sizeof message, format, ap);
-    va_end(ap);
-    w->warn(w->arg, message);
-}
-
 static bool read_at(const struct walk *w, uint64_t off, void *buf, size_t len)
 {
     return off <= w->r->size && len <= w->r->size - off &&
@@ -123,7 +107,7 @@ static bool find_directory(const struct walk *w, uint64_t *dir, uint64_t *dir_si
     unsigned char eocd[EOCD_LEN], locator[LOCATOR_LEN], eocd64[EOCD64_LEN];
     uint64_t at;
     if (!find_eocd(w, &at, eocd)) {
-        warn(w, "zip: no end-of-central-directory record");
+        archive_warn(w->warn, w->arg, "zip: no end-of-central-directory record");
         return false;
     }
     *count = get16(eocd + 10);
@@ -138,18 +122,18 @@ static bool find_directory(const struct walk *w, uint64_t *dir, uint64_t *dir_si
         *dir = get64(eocd64 + 48);
     }
     if (*dir > w->r->size || *dir_size > w->r->size - *dir) {
-        warn(w,
-             "zip: the central directory (%" PRIu64 " bytes at offset %" PRIu64
-             ") lies past the end (%" PRIu64 " bytes)",
-             *dir_size, *dir, w->r->size);
+        archive_warn(w->warn, w->arg,
+                     "zip: the central directory (%" PRIu64 " bytes at offset %" PRIu64
+                     ") lies past the end (%" PRIu64 " bytes)",
+                     *dir_size, *dir, w->r->size);
         return false;
     }
     /* Each entry takes at least CENTRAL_LEN bytes: no absurd count. */
     if (*count > *dir_size / CENTRAL_LEN) {
-        warn(w,
-             "zip: %" PRIu64 " entries cannot fit in a central directory of %" PRIu64
-             " bytes; reading what is there",
-             *count, *dir_size);
+        archive_warn(w->warn, w->arg,
+                     "zip: %" PRIu64 " entries cannot fit in a central directory of %" PRIu64
+                     " bytes; reading what is there",
+                     *count, *dir_size);
         *count = *dir_size / CENTRAL_LEN;
     }
     return true;
@@ -237,16 +221,17 @@ static bool locate_data(const struct walk *w, struct entry *e)
 {
     unsigned char h[LOCAL_LEN];
     if (!read_at(w, e->local, h, LOCAL_LEN) || get32(h) != LOCAL_SIG) {
-        warn(w, "zip: member '%s': no local header at offset %" PRIu64 "; skipped", e->name,
-             e->local);
+        archive_warn(w->warn, w->arg,
+                     "zip: member '%s': no local header at offset %" PRIu64 "; skipped", e->name,
+                     e->local);
         return false;
     }
     uint64_t data = e->local + LOCAL_LEN + get16(h + 26) + get16(h + 28);
     if (data > w->r->size || e->size > w->r->size - data) {
-        warn(w,
-             "zip: member '%s': its %" PRIu64 " bytes at offset %" PRIu64
-             " run past the end of the archive (%" PRIu64 " bytes); skipped",
-             e->name, e->size, data, w->r->size);
+        archive_warn(w->warn, w->arg,
+                     "zip: member '%s': its %" PRIu64 " bytes at offset %" PRIu64
+                     " run past the end of the archive (%" PRIu64 " bytes); skipped",
+                     e->name, e->size, data, w->r->size);
         return false;
     }
     e->data = data;
@@ -273,10 +258,11 @@ static bool skip_overlaps(const struct walk *w, struct entry *entries, size_t co
     uint64_t end = 0;
     for (size_t i = 0; i < n; i++) {
         if (i > 0 && order[i]->data < end) {
-            warn(w,
-                 "zip: member '%s': its data at offset %" PRIu64 " overlaps another member's; "
-                 "skipped",
-                 order[i]->name, order[i]->data);
+            archive_warn(w->warn, w->arg,
+                         "zip: member '%s': its data at offset %" PRIu64
+                         " overlaps another member's; "
+                         "skipped",
+                         order[i]->name, order[i]->data);
             order[i]->skip = true;
             continue;
         }
@@ -291,25 +277,27 @@ static bool check_entry(const struct walk *w, struct entry *e)
     if (e->is_dir)
         return false;
     if (e->flags & 1) {
-        warn(w, "zip: member '%s' is encrypted; skipped", e->name);
+        archive_warn(w->warn, w->arg, "zip: member '%s' is encrypted; skipped", e->name);
         return false;
     }
     if (e->method != 0) {
-        warn(w,
-             "zip: member '%s' is compressed (method %u), not stored: it cannot be a window; "
-             "skipped",
-             e->name, e->method);
+        archive_warn(
+            w->warn, w->arg,
+            "zip: member '%s' is compressed (method %u), not stored: it cannot be a window; "
+            "skipped",
+            e->name, e->method);
         return false;
     }
     if (e->size != e->usize) {
-        warn(w,
-             "zip: member '%s' is stored, but its sizes differ (%" PRIu64 " and %" PRIu64
-             "); skipped",
-             e->name, e->size, e->usize);
+        archive_warn(w->warn, w->arg,
+                     "zip: member '%s' is stored, but its sizes differ (%" PRIu64 " and %" PRIu64
+                     "); skipped",
+                     e->name, e->size, e->usize);
         return false;
     }
     if (e->is_link && e->size > MAX_LINK) {
-        warn(w, "zip: symbolic link '%s' is %" PRIu64 " bytes long; skipped", e->name, e->size);
+        archive_warn(w->warn, w->arg, "zip: symbolic link '%s' is %" PRIu64 " bytes long; skipped",
+                     e->name, e->size);
         return false;
     }
     return locate_data(w, e);
@@ -330,7 +318,8 @@ static int report(const struct walk *w, const struct entry *e, archive_member_fn
     char link[MAX_LINK + 1];
     if (e->is_link) {
         if (!read_at(w, e->data, link, (size_t)e->size) || memchr(link, '\0', (size_t)e->size)) {
-            warn(w, "zip: symbolic link '%s': its target cannot be read; skipped", e->name);
+            archive_warn(w->warn, w->arg,
+                         "zip: symbolic link '%s': its target cannot be read; skipped", e->name);
             return 0;
         }
         link[e->size] = '\0';
@@ -357,10 +346,10 @@ int zip_walk(const struct archive_reader *r, archive_member_fn *fn, archive_warn
     int res = 0;
     for (; n < count; n++) {
         if (!read_central(&w, &at, end, &entries[n])) {
-            warn(&w,
-                 "zip: central directory entry %zu at offset %" PRIu64
-                 " is damaged; the rest is ignored",
-                 n + 1, at);
+            archive_warn(w.warn, w.arg,
+                         "zip: central directory entry %zu at offset %" PRIu64
+                         " is damaged; the rest is ignored",
+                         n + 1, at);
             free(entries[n].name);
             break;
         }
