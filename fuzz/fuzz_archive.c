@@ -1,4 +1,4 @@
-/* fuzz_archive.c - the archive parsers (tar, zip) on any bytes: the input
+/* fuzz_archive.c - the archive parsers (tar, zip, ISO 9660) on any bytes: the input
  * is the archive. Every member reported must be served from inside the archive:
  * each data extent inside it, the extents adding up to the member's size,
  * a path and (for links) a target that are strings; the walk must end.
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "slicefs/iso_walk.h"
 #include "slicefs/tar_walk.h"
 #include "slicefs/zip_walk.h"
 
@@ -70,5 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tar_walk(&r, check_member, ignore, NULL);
     if (zip_detect(&r))
         zip_walk(&r, check_member, ignore, NULL);
+    if (iso_detect(&r))
+        iso_walk(&r, check_member, ignore, NULL);
     return 0;
 }

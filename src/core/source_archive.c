@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "slicefs/iso_walk.h"
 #include "slicefs/tar_walk.h"
 #include "slicefs/zip_walk.h"
 #include "slicefs/window_path.h"
@@ -315,17 +316,19 @@ int source_archive_add(const char *origin, const struct source_context *ctx,
     unsigned char first[512];
     bool tar = b->size >= sizeof first && read_archive(file, 0, first, sizeof first) == 0 &&
                tar_detect(first);
-    if (!tar && !zip_detect(&reader)) {
+    bool iso = !tar && iso_detect(&reader);
+    if (!tar && !iso && !zip_detect(&reader)) {
         free(file);
         return sfs_error_set(err,
                              "%s: '%s' is neither an uncompressed tar archive (no valid tar "
-                             "header at offset 0) nor a zip archive",
+                             "header at offset 0), an ISO 9660 image nor a zip archive",
                              origin, ctx->default_backing);
     }
 
     struct listing l = {.origin = origin, .ctx = ctx};
-    int res = tar ? tar_walk(&reader, take_member, warn_parser, &l)
-                  : zip_walk(&reader, take_member, warn_parser, &l);
+    int res = tar   ? tar_walk(&reader, take_member, warn_parser, &l)
+              : iso ? iso_walk(&reader, take_member, warn_parser, &l)
+                    : zip_walk(&reader, take_member, warn_parser, &l);
     free(file);
     if (res < 0 || l.out_of_memory)
         res = sfs_error_set(err, "%s: out of memory, or the archive walk failed", origin);

@@ -1,5 +1,6 @@
 #!/bin/bash
-# layout=archive on tar archives made by GNU tar, and on zip archives: --format=gnu and
+# layout=archive on tar archives made by GNU tar, zip archives and ISO 9660
+# images made by xorriso: --format=gnu and
 # --format=posix, with --sparse (GNU sparse 0.0 in gnu, 1.0, 0.1 and 0.0 in
 # posix). Every member's bytes equal tar -xO's; sparse members show their
 # holes (SEEK_HOLE, st_blocks); long and UTF-8 names; hard links as a second
@@ -131,3 +132,34 @@ fi
 
 head -c 10240 /dev/urandom >"$T/junk"
 expect_fail_mount "$T/mnt" "neither an uncompressed tar archive" "$T/junk" -o layout=archive
+
+# ISO 9660 with Rock Ridge (xorriso): files, long and UTF-8 names, modes,
+# symbolic links; a file of several extents (4 GiB and more) when
+# SLICEFS_TEST_BIG=1 (it writes a 4.2 GiB image).
+if command -v xorriso >/dev/null; then
+    xorriso -as mkisofs -R -o "$T/image.iso" "$src" 2>/dev/null
+    mount_slicefs "$T/mnt" "$T/image.iso" -o layout=archive,ro
+    for f in $files; do
+        cmp "$src/$f" "$T/mnt/$f" || fail "image.iso: member $f differs from its source"
+    done
+    [ "$(readlink "$T/mnt/link")" = dir/sub/h.txt ] || fail "image.iso: readlink"
+    [ "$(stat -c %a "$T/mnt/dir/sub/h.txt")" = 440 ] || fail "image.iso: mode"
+    [ "$(stat -c %Y "$T/mnt/dir/sub/h.txt")" = "$(stat -c %Y "$src/dir/sub/h.txt")" ] ||
+        fail "image.iso: mtime"
+    unmount_slicefs "$T/mnt"
+    if [ "${SLICEFS_TEST_BIG:-0}" = 1 ]; then
+        mkdir "$T/big"
+        truncate -s 4200M "$T/big/big.bin"
+        printf 'HEAD' | dd of="$T/big/big.bin" conv=notrunc status=none
+        printf 'TAIL' | dd of="$T/big/big.bin" bs=1 seek=$((4200 * 1048576 - 4)) conv=notrunc status=none
+        xorriso -as mkisofs -iso-level 3 -R -o "$T/big.iso" "$T/big" 2>/dev/null
+        rm -rf "$T/big"
+        "$SLICEFS" --list -o layout=archive "$T/big.iso" >"$T/big.list"
+        [ "$(grep -c '^big.bin ' "$T/big.list")" -ge 2 ] || fail "big.iso: not several extents: $(cat "$T/big.list")"
+        mount_slicefs "$T/mnt" "$T/big.iso" -o layout=archive,ro
+        [ "$(stat -c %s "$T/mnt/big.bin")" = $((4200 * 1048576)) ] || fail "big.iso: size"
+        [ "$(head -c 4 "$T/mnt/big.bin")" = HEAD ] || fail "big.iso: head"
+        [ "$(tail -c 4 "$T/mnt/big.bin")" = TAIL ] || fail "big.iso: tail"
+        unmount_slicefs "$T/mnt"
+    fi
+fi
