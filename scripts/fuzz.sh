@@ -93,6 +93,7 @@ for name in "${names[@]}"; do
     cp -r "$root/fuzz/corpus/$name/." "$corpus/"
     max_len=4096
     [ "$name" = fuzz_partitions ] && max_len=65536
+    [ "$name" = fuzz_archive ] && max_len=131072 # an ISO's descriptors start at 32 KiB
     echo "== $name: fuzzing for ${seconds}s from $(find "$corpus" -type f | wc -l) seed(s)"
     start=$(date +%s)
     # shellcheck disable=SC2086 # FUZZ_ARGS is a list of flags

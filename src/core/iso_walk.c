@@ -297,18 +297,22 @@ static int record(struct walk *w, const struct dir *d, const unsigned char *rec,
             enqueue(w, location, size, path, d->depth + 1);
         return 0;
     }
-    if (rec[26] != 0 || rec[27] != 0) {
-        archive_warn(w->warn, w->arg, "iso: file '%s/%s' is interleaved; skipped", d->path, name);
+    const char *sep = d->path[0] != '\0' ? "/" : "";
+    if (rr.is_link) {
+        /* A symbolic link: no bytes of its own. */
+    } else if (rec[26] != 0 || rec[27] != 0) {
+        archive_warn(w->warn, w->arg, "iso: file '%s%s%s' is interleaved; skipped", d->path, sep,
+                     name);
         w->broken = true;
     } else if (offset > w->r->size || size > w->r->size - offset) {
         archive_warn(w->warn, w->arg,
-                     "iso: file '%s/%s': its %" PRIu32 " bytes at offset %" PRIu64
+                     "iso: file '%s%s%s': its %" PRIu32 " bytes at offset %" PRIu64
                      " run past the end of the image (%" PRIu64 " bytes); skipped",
-                     d->path, name, size, offset, w->r->size);
+                     d->path, sep, name, size, offset, w->r->size);
         w->broken = true;
     } else if (w->extent_count == MAX_FILE_EXTENTS) {
-        archive_warn(w->warn, w->arg, "iso: file '%s/%s' has more than %d extents; skipped",
-                     d->path, name, MAX_FILE_EXTENTS);
+        archive_warn(w->warn, w->arg, "iso: file '%s%s%s' has more than %d extents; skipped",
+                     d->path, sep, name, MAX_FILE_EXTENTS);
         w->broken = true;
     } else if (size > 0) {
         w->extents[w->extent_count++] = (struct archive_extent){offset, size, false};
