@@ -70,6 +70,8 @@ struct state_file {
     /* An earlier state of this file was valid and its stamp is the file's
      * stamp now: its records can be trusted as they are. */
     bool stamp_matches;
+    /* Every section's records all came from that earlier state. */
+    bool all_copied;
 };
 
 /* Opens the state at path for the backing file id, whose stamp is now

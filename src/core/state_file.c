@@ -297,10 +297,12 @@ int state_file_open(struct state_file *sf, const char *path, const struct file_i
     }
     uint64_t run_old = 0, run_new = 0, run_count = 0;
     int res = 0;
+    sf->all_copied = old.fd >= 0;
     for (size_t i = 0; i < section_count && res == 0; i++) {
         entries[i] =
             (struct state_section_entry){sections[i].key, sections[i].first, sections[i].count, 0};
         const struct state_section_entry *o = find_old_section(&old, sections[i].key);
+        sf->all_copied &= o != NULL && o->count >= sections[i].count;
         if (o == NULL)
             continue;
         uint64_t n = o->count < sections[i].count ? o->count : sections[i].count;

@@ -187,6 +187,11 @@ static void print_progress(void *arg, uint64_t done, uint64_t total, double seco
                 tty ? "\r\033[K" : "", (double)total / gib, seconds, rate / 1e6);
 }
 
+static double elapsed(const struct timespec *from, const struct timespec *to)
+{
+    return (double)(to->tv_sec - from->tv_sec) + (double)(to->tv_nsec - from->tv_nsec) / 1e9;
+}
+
 /* --digest: every check a mount makes (but mapping), then "HASH  PATH" for
  * every window, as sha256sum prints it (a path with a backslash or a
  * newline escaped, the line starting with a backslash). Returns the exit
@@ -203,6 +208,13 @@ static int digest_windows(const struct slicefs_options *opts)
     }
     int status = 0;
     uint64_t rule_count = table.rule_count > 0 ? table.rules[0].count : 0;
+    /* Long runs show progress on stderr (print_progress: after a second). */
+    uint64_t total = rule_count > 0 ? table.rules[0].total : 0, done = 0;
+    for (size_t i = 0; i < table.count; i++)
+        total += window_length(&table.windows[i]);
+    struct timespec start, last = {0, 0};
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    bool shown = false;
     for (uint64_t i = 0; i < table.count + rule_count; i++) {
         struct window scratch;
         char name[WINDOW_RULE_NAME_MAX];
@@ -216,6 +228,13 @@ static int digest_windows(const struct slicefs_options *opts)
         unsigned char digest[32];
         char hex[65];
         int res = window_digest(w, window_length(w), DIGEST_SHA256, digest, NULL, NULL);
+        done += window_length(w);
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec != last.tv_sec) {
+            last = now;
+            print_progress(&shown, done, total, elapsed(&start, &now));
+        }
         if (res < 0) {
             log_msg(LOG_ERR, "%s: %s", w->path, strerror(-res));
             status = 1;
@@ -232,6 +251,9 @@ static int digest_windows(const struct slicefs_options *opts)
         }
         putchar('\n');
     }
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    print_progress(&shown, total, total, elapsed(&start, &end));
     path_tree_free(&tree);
     window_table_close(&table);
     return fflush(stdout) == 0 ? status : 1;

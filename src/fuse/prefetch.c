@@ -124,6 +124,8 @@ int prefetch_start(struct slicefs_fs *fs)
         log_msg(LOG_ERR, "cannot start the prefetch thread: %s", strerror(res));
         return -1;
     }
+    /* Named, so that ps -L, top -H and the tests can tell it is there. */
+    (void)pthread_setname_np(fs->prefetcher->thread, "sfs-prefetch");
     fs->prefetcher->started = true;
     return 0;
 }

@@ -5,8 +5,9 @@
  * cache of that window (fuse_lowlevel_notify_store), straight from the
  * mapping, so that the next reads nearby need no request.
  *
- * Stores run on one thread of their own, fed by a small queue (full: the
- * block is not prefetched). A store waits for pages that a queued request
+ * Stores run on one thread of their own ("sfs-prefetch"; none with
+ * cache=never), fed by a small FIFO queue (full: the block is not
+ * prefetched). A store waits for pages that a queued request
  * holds locked; request threads never do, so they are always there to
  * serve that request. When the loop ends, prefetch_stop() serves requests
  * itself until the store under way has ended, then stops the thread.

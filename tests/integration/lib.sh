@@ -20,7 +20,10 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/slicefs-$TEST_NAME.XXXXXX")
 export XDG_STATE_HOME=$T/xdg-state
 MOUNTS=()   # mount points we mounted and have not unmounted yet
 PIDS=()     # daemons we started
-DEADLINE=${SLICEFS_TEST_DEADLINE:-20}   # seconds for any one wait
+# Seconds for any one wait: generous, since it only tells a hang from a
+# slow machine (a loaded one may take many seconds for a daemon's final
+# fsync); nothing waits for it to pass.
+DEADLINE=${SLICEFS_TEST_DEADLINE:-60}
 AS=()       # a command prefix that mount_slicefs and expect_fail_mount run
             # slicefs under (e.g. setpriv as another user); empty: as we are
 
@@ -56,6 +59,40 @@ wait_gone() {
     return 1
 }
 
+# wait_until DESCRIPTION COMMAND... - runs COMMAND until it succeeds; fails
+# the test (naming DESCRIPTION) if it has not within DEADLINE seconds.
+wait_until() {
+    local what=$1 end=$((SECONDS + DEADLINE))
+    shift
+    until "$@"; do
+        [ "$SECONDS" -lt "$end" ] || fail "not within $DEADLINE s: $what"
+        sleep 0.05
+    done
+}
+
+# show_stuck PID - what a process that did not end (and its threads and
+# children) is doing, for the log: state, wait channel, kernel stack.
+show_stuck() {
+    local p t
+    for p in "$1" $(pgrep -P "$1"); do
+        echo "--- $p: $(ps -o stat=,etime=,time=,args= -p "$p")" >&2
+        for t in /proc/"$p"/task/*; do
+            echo "    thread $(basename "$t") $(cat "$t/comm" 2>/dev/null): $(cat "$t/wchan" 2>/dev/null)" >&2
+            sed 's/^/        /' "$t/stack" >&2 2>/dev/null || true
+        done
+    done
+}
+
+# job_ends PID WHAT - the background job PID must end by itself within the
+# deadline (if not, where it is stuck is shown); it is reaped.
+job_ends() {
+    if ! wait_gone "$1"; then
+        show_stuck "$1"
+        fail "$2 did not end within $DEADLINE s"
+    fi
+    wait "$1" || true
+}
+
 JOBS=()     # background jobs of the test (not daemons): ended first
 
 # Ends the test's background jobs (TERM, then KILL after the deadline).
@@ -84,6 +121,7 @@ cleanup() {
     for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
         if ! wait_gone "$pid"; then
             echo "cleanup: daemon $pid did not exit; killing it" >&2
+            show_stuck "$pid"
             kill -KILL "$pid" 2>/dev/null
             status=1
         fi
@@ -126,18 +164,36 @@ mount_slicefs() {
     fail "slicefs did not mount $mnt within $DEADLINE s"
 }
 
-# unmount_slicefs MOUNTPOINT [PID] - unmounts and requires the daemon
-# (default: the last one started) to exit with status 0 within the deadline.
+# unmount_slicefs MOUNTPOINT [PID] - unmounts, and requires the daemon
+# (default: the last one started) to exit within the deadline and the mount
+# to be gone. A daemon this shell started in the foreground must exit with
+# status 0; one that detached (daemon_pid) is not our child, so its status
+# cannot be seen.
 unmount_slicefs() {
-    local mnt=$1 pid=${2:-$DAEMON_PID} status=0 m kept=()
+    local mnt=$1 pid=${2:-$DAEMON_PID} status=0 child=false
+    [ "$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$$" ] && child=true
     fusermount3 -u "$mnt" || fail "fusermount3 -u $mnt failed"
-    for m in "${MOUNTS[@]}"; do
-        [ "$m" = "$mnt" ] || kept+=("$m")
-    done
-    MOUNTS=("${kept[@]+"${kept[@]}"}")
-    wait_gone "$pid" || fail "daemon $pid still running $DEADLINE s after unmount"
+    forget_mount "$mnt"
+    if ! wait_gone "$pid"; then
+        show_stuck "$pid"
+        tail -n 20 "$DAEMON_LOG" >&2 2>/dev/null || true
+        fail "daemon $pid still running $DEADLINE s after unmount"
+    fi
+    ! is_mounted "$mnt" || fail "$mnt still mounted after fusermount3 -u"
+    $child || return 0
     wait "$pid" || status=$?
     [ "$status" -eq 0 ] || { cat "$DAEMON_LOG" >&2; fail "daemon exited with status $status"; }
+}
+
+# daemon_pid PATTERN - the pid of the one daemon whose command line matches
+# PATTERN (pgrep -f, an extended regular expression), for a daemon that
+# detached (started without -f, or by mount): fails unless there is exactly
+# one. Add it to PIDS, so that the EXIT trap waits for it.
+daemon_pid() {
+    local pids
+    pids=$(pgrep -f -- "$1") || fail "no slicefs daemon for $1"
+    [ "$(wc -l <<<"$pids")" -eq 1 ] || fail "several daemons for $1: $pids"
+    echo "$pids"
 }
 
 # expect_fail_mount MOUNTPOINT PATTERN ARGS... - slicefs must refuse with

@@ -5,9 +5,16 @@
 . "$(dirname "$0")/lib.sh"
 
 head -c 4M /dev/urandom >"$T/disk.img"
+stamp=1600000000
 outside_write() { # BYTE: overwrite the first 4 KiB of the window behind slicefs's back
     head -c 4096 /dev/zero | tr '\0' "$1" |
         dd of="$T/disk.img" bs=4096 seek=256 conv=notrunc status=none
+    stamp=$((stamp + 100))
+    touch -m -d "@$stamp" "$T/disk.img" # an mtime of its own, not the clock's
+}
+ctime() { stat -c %.9Z "$T/disk.img"; }
+ctime_moved() { # BEFORE: the ctime differs from BEFORE, else it is touched again
+    [ "$(ctime)" != "$1" ] || { touch -m -d "@$stamp" "$T/disk.img"; false; }
 }
 first_byte() { head -c 1 "$T/mnt/w"; }
 
@@ -15,8 +22,11 @@ for mode in auto always never; do
     outside_write A
     mount_slicefs "$T/mnt" "$T/disk.img" -o window=w:1M:1M,cache=$mode
     [ "$(first_byte)" = A ] || fail "cache=$mode: first read"
+    # cache=auto goes by the ctime, which a coarse clock may give the first
+    # write too: the change is complete once the ctime has moved.
+    before=$(ctime)
     outside_write B
-    sleep 0.2
+    wait_until "cache=$mode: the ctime of disk.img moves" ctime_moved "$before"
     got=$(first_byte)
     case $mode in
     auto | never) [ "$got" = B ] || fail "cache=$mode: an outside write is not seen at the next open (got $got)" ;;

@@ -22,12 +22,19 @@ installed() {
     dpkg-query -W -f='${Status}' slicefs 2>/dev/null | grep -q 'install ok installed'
 }
 
+# remove - removes the package (dpkg -r) through apt-get, which waits for
+# another apt or dpkg run on the machine to let go of the dpkg lock (as
+# scripts/build-deb.sh does) instead of failing at once.
+remove() {
+    DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=120 remove slicefs
+}
+
 # Remove the package on exit, unless it was installed before the test.
 was_installed=false
 installed && was_installed=true
 remove_package() {
     if ! $was_installed && installed; then
-        dpkg -r slicefs >/dev/null 2>&1 || echo "cleanup: dpkg -r slicefs failed" >&2
+        remove >/dev/null 2>&1 || echo "cleanup: removing slicefs failed" >&2
     fi
 }
 on_exit() {
@@ -77,7 +84,7 @@ timeout "$DEADLINE" mount -t fuse.slicefs "$T/disk.img" "$T/mnt" -o window=w:1M:
 [ "$status" -eq 0 ] || { cat "$T/mount.log" >&2; fail "mount -t fuse.slicefs exited $status"; }
 cmp "$T/mnt/w" <(tail -c +$((1024 * 1024 + 1)) "$T/disk.img" | head -c 1M) ||
     fail "window w differs"
-pid=$(pgrep -f -- "$T/disk.img") || fail "no daemon for $T/disk.img"
+pid=$(daemon_pid "$T/disk.img")
 PIDS+=("$pid")
 [ "$(readlink "/proc/$pid/exe")" = /usr/bin/slicefs ] || fail "the daemon is not /usr/bin/slicefs"
 umount "$T/mnt" || fail "umount failed"
@@ -86,10 +93,10 @@ wait_gone "$pid" || fail "daemon $pid still running after umount"
 
 # Removal leaves nothing behind.
 if ! $was_installed; then
-    dpkg -r slicefs >/dev/null || fail "dpkg -r slicefs failed"
-    ! installed || fail "slicefs still installed after dpkg -r"
-    [ ! -e /usr/bin/slicefs ] || fail "/usr/bin/slicefs left after dpkg -r"
-    [ ! -e /usr/share/bash-completion/completions/slicefs ] || fail "completion left after dpkg -r"
+    remove >"$T/remove.log" 2>&1 || { cat "$T/remove.log" >&2; fail "apt-get remove slicefs failed"; }
+    ! installed || fail "slicefs still installed after removal"
+    [ ! -e /usr/bin/slicefs ] || fail "/usr/bin/slicefs left after removal"
+    [ ! -e /usr/share/bash-completion/completions/slicefs ] || fail "completion left after removal"
 fi
 
 echo "PASS [$TEST_NAME]"

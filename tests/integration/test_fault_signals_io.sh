@@ -19,20 +19,6 @@ WRAPPER
 chmod +x "$T/slicefs-default-signals"
 SLICEFS=$T/slicefs-default-signals
 
-# job_ends PID WHAT - the job must end by itself within the deadline (if
-# not, where it and its children are stuck is shown).
-job_ends() {
-    local p
-    if ! wait_gone "$1"; then
-        for p in "$1" $(pgrep -P "$1"); do
-            echo "--- $p: $(ps -o stat=,wchan:32=,time=,args= -p "$p")" >&2
-            cat "/proc/$p/stack" >&2 2>/dev/null || true
-        done
-        fail "$2 hangs after the daemon stopped"
-    fi
-    wait "$1" || true
-}
-
 MiB=1048576
 RECSIZE=1000
 SLOTS=$((8 * MiB / RECSIZE))
@@ -108,7 +94,14 @@ for how in TERM INT HUP unmount; do
     fi
     # Checked last, so that the data checks above have run.
     [ "$status" -eq 0 ] || { cat "$DAEMON_LOG" >&2; fail "$how: the daemon exited with status $status"; }
-    grep -v -e '^slicefs: mounted' -e '^slicefs: backing file' -e '^slicefs: window digests ' "$DAEMON_LOG" >"$T/unexpected.log" || true
+    # After a lazy unmount the connection is torn down when the last file
+    # closes; a worker that was taking a request off the queue at that
+    # moment gets ECONNABORTED from the kernel (fuse_dev_do_read: the
+    # processing queue is already disconnected), which libfuse reports with
+    # perror. Seen once in a loaded run; the data checks above still hold.
+    benign=('^slicefs: mounted' '^slicefs: backing file' '^slicefs: window digests ')
+    [ "$how" != unmount ] || benign+=('^fuse: reading device: Software caused connection abort$')
+    grep -v "${benign[@]/#/-e}" "$DAEMON_LOG" >"$T/unexpected.log" || true
     [ ! -s "$T/unexpected.log" ] || fail "$how: unexpected daemon messages: $(cat "$T/unexpected.log")"
 done
 ! grep -qF "$T" /proc/mounts || fail "something is still mounted under $T"

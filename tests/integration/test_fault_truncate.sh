@@ -12,14 +12,6 @@
 # leaves the backing file's size alone.
 . "$(dirname "$0")/lib.sh"
 
-# Background jobs of this test, ended and reaped (with a deadline) before
-# lib.sh's cleanup unmounts.
-# job_done PID - waits (deadline) for a background job to end by itself.
-job_done() {
-    wait_gone "$1" || fail "background job $1 did not end within $DEADLINE s"
-    wait "$1" || true
-}
-
 MiB=1048576
 SIZE=$((8 * MiB))
 SHRUNK=$((4 * MiB + 12345))   # not page-aligned: the page of the new end stays
@@ -34,22 +26,22 @@ mount_slicefs "$M" "$T/disk.img" \
     -o window=keep:0:1M,window=load:1M:1M,window=cross:3M:2M,window=edge:4M:1M \
     -o window=lost:5M:1M,window=mid:6M:1M
 
-# The load on another window: records written (and acknowledged) for 8 s,
+# The load on another window: records written (and acknowledged) for 15 s,
 # and O_DIRECT reads of the same window, both stopping at the first error.
 RECSIZE=1000
 SLOTS=$((MiB / RECSIZE))
-"$FILEOP" records "$M/load" "$RECSIZE" "$SLOTS" "$T/records.log" 8 >"$T/records.out" &
+"$FILEOP" records "$M/load" "$RECSIZE" "$SLOTS" "$T/records.log" 15 >"$T/records.out" &
 WRITER=$!
 JOBS+=("$WRITER")
-"$FILEOP" loop read "$M/load" 0 "$MiB" 65536 8 direct >"$T/loadread.out" &
+"$FILEOP" loop read "$M/load" 0 "$MiB" 65536 15 direct >"$T/loadread.out" &
 READER=$!
 JOBS+=("$READER")
 # The accesses that the truncation interrupts: reads of lost (O_DIRECT, so
-# every one reaches the daemon) and writes into mid, 20 s at most.
-"$FILEOP" loop read "$M/lost" 0 "$MiB" 65536 20 direct >"$T/midread.out" &
+# every one reaches the daemon) and writes into mid, 30 s at most.
+"$FILEOP" loop read "$M/lost" 0 "$MiB" 65536 30 direct >"$T/midread.out" &
 MIDREAD=$!
 JOBS+=("$MIDREAD")
-"$FILEOP" loop write "$M/mid" 0 "$MiB" 65536 20 >"$T/midwrite.out" &
+"$FILEOP" loop write "$M/mid" 0 "$MiB" 65536 30 >"$T/midwrite.out" &
 MIDWRITE=$!
 JOBS+=("$MIDWRITE")
 
@@ -68,16 +60,20 @@ truncate -s "$SHRUNK" "$T/expected.img"
 
 # The interrupted reader and writer end with EIO (not a crash, not a hang,
 # not a short count).
-job_done "$MIDREAD"
+job_ends "$MIDREAD" "the reader of lost"
 grep -Eq '^error EIO at [0-9]+ after [0-9]+ passes$' "$T/midread.out" ||
     fail "reads of lost during the truncation: $(cat "$T/midread.out"), expected error EIO"
-job_done "$MIDWRITE"
+job_ends "$MIDWRITE" "the writer into mid"
 grep -Eq '^error EIO at [0-9]+ after [0-9]+ passes$' "$T/midwrite.out" ||
     fail "writes into mid during the truncation: $(cat "$T/midwrite.out"), expected error EIO"
 kill -0 "$DAEMON_PID" || fail "the daemon died when the backing file shrank"
 # The load on the other window is still running, undisturbed.
-kill -0 "$WRITER" 2>/dev/null || fail "the writer on load stopped: $(cat "$T/records.out")"
-kill -0 "$READER" 2>/dev/null || fail "the reader on load stopped: $(cat "$T/loadread.out")"
+# (still running, or ended by its clock without an error: a loaded machine
+# may have taken that long).
+kill -0 "$WRITER" 2>/dev/null || grep -Eq '^wrote [0-9]+$' "$T/records.out" ||
+    fail "the writer on load stopped: $(cat "$T/records.out")"
+kill -0 "$READER" 2>/dev/null || grep -Eq '^passes [1-9][0-9]*$' "$T/loadread.out" ||
+    fail "the reader on load stopped: $(cat "$T/loadread.out")"
 
 # Reads of lost pages: EIO, from the first byte of a page to its last.
 is "error EIO" pread "$M/lost" 0 4096
@@ -141,9 +137,9 @@ is "ok" fsync "$M/lost"
 is "ok" fsync "$M/mid"
 
 # The load ran through all of it without an error.
-job_done "$WRITER"
+job_ends "$WRITER" "the records writer on load"
 grep -Eq '^wrote [0-9]+$' "$T/records.out" || fail "the writer on load: $(cat "$T/records.out")"
-job_done "$READER"
+job_ends "$READER" "the reader on load"
 grep -Eq '^passes [1-9][0-9]*$' "$T/loadread.out" || fail "the reader on load: $(cat "$T/loadread.out")"
 JOBS=()
 

@@ -47,15 +47,6 @@ export PATH=$T/bin:$PATH
 [ "$(env -i /bin/sh -c 'command -v slicefs')" = /usr/local/sbin/slicefs ] ||
     fail "the test's slicefs is not first in the default search path"
 
-# The daemon serving mount point DIR (each test mount point has its own
-# name, which is on the daemon's command line).
-daemon_of() {
-    local pids
-    pids=$(pgrep -f -- "$1( |\$)") || fail "no slicefs daemon for $1"
-    [ "$(wc -l <<<"$pids")" -eq 1 ] || fail "several daemons for $1: $pids"
-    echo "$pids"
-}
-
 # try_mount DIR ARGS... - runs "mount ARGS...", which must succeed and leave
 # DIR mounted with type fuse.slicefs; sets PID to its daemon.
 try_mount() {
@@ -67,19 +58,16 @@ try_mount() {
     [ "$status" -eq 0 ] || { cat "$T/mount.log" >&2; fail "mount $* exited $status"; }
     # Straight after mount returns: the mount is live (no wait).
     grep -q " $dir fuse.slicefs " /proc/mounts || fail "mount $* did not mount $dir as fuse.slicefs"
-    PID=$(daemon_of "$dir")
+    PID=$(daemon_pid "$dir( |\$)")   # each mount point's name is on its daemon's command line
     PIDS+=("$PID")
 }
 
 # try_umount DIR COMMAND... - unmounts DIR with COMMAND; its daemon must exit.
 try_umount() {
-    local dir=$1 m kept=()
+    local dir=$1
     shift
     "$@" "$dir" || fail "$* $dir failed"
-    for m in "${MOUNTS[@]}"; do
-        [ "$m" = "$dir" ] || kept+=("$m")
-    done
-    MOUNTS=("${kept[@]+"${kept[@]}"}")
+    forget_mount "$dir"
     wait_gone "$PID" || fail "daemon $PID for $dir still running $DEADLINE s after $*"
     ! is_mounted "$dir" || fail "$dir still mounted after $*"
 }

@@ -33,10 +33,12 @@ cmp -n 100 "$T/data" "$T/mnt/tail" || fail "the first 100 bytes did not survive"
 cmp -n $((2 * 1048576 - 100)) -i 100:0 "$T/mnt/tail" /dev/zero || fail "regrown bytes are not zero"
 [ "$(getfattr --only-values -n user.slicefs.length "$T/mnt/tail")" = 2097152 ] ||
     fail "user.slicefs.length does not follow the size"
-# Growth outside the mount: an end window follows at the next stat.
+# size_is FILE SIZE - FILE's size (as stat sees it now) is SIZE.
+size_is() { [ "$(stat -c %s "$1")" = "$2" ]; }
+# Growth outside the mount: an end window follows once the kernel's
+# attributes expire (cache=auto: 1 s); waited for, with the deadline.
 truncate -s 5M "$T/new.img"
-sleep 1.1   # the attribute timeout of cache=auto
-[ "$(stat -c %s "$T/mnt/tail")" = $((4 * 1048576)) ] || fail "tail did not follow outside growth"
+wait_until "tail follows the outside growth to 4 MiB" size_is "$T/mnt/tail" $((4 * 1048576))
 unmount_slicefs "$T/mnt"
 
 # fallocate on a growable window behaves like on its file (as ext4 does;
@@ -66,8 +68,7 @@ unmount_slicefs "$T/mnt"
 # A ro "end" window follows the file too, but is never growable.
 mount_slicefs "$T/mnt" "$T/new.img" -o window=all:0:end:ro
 truncate -s 6M "$T/new.img"
-sleep 1.1
-[ "$(stat -c %s "$T/mnt/all")" = $((6 * 1048576)) ] || fail "ro end window did not follow"
+wait_until "the ro end window follows the outside growth to 6 MiB" size_is "$T/mnt/all" $((6 * 1048576))
 [ "$("$FILEOP" open "$T/mnt/all" w)" = "error EACCES" ] || fail "ro end window writable"
 unmount_slicefs "$T/mnt"
 

@@ -4,7 +4,9 @@
 # aligned 256 KiB block around it cached (cachestat of the window), with the
 # right bytes, and never past the window's end (its size stays). No such
 # store while any handle may write to the backing file, nor for a growable
-# window, nor with cache=never. And under a storm of random reads on one
+# window, nor with cache=never (no store thread then). A negative check
+# waits first for the store thread to have worked through what the read
+# could have queued (barrier). And under a storm of random reads on one
 # window, writes through a client's mmap of an overlapping window show at
 # once through the read window, byte for byte.
 . "$(dirname "$0")/lib.sh"
@@ -13,6 +15,7 @@ requires fio
 KiB=1024
 MiB=1048576
 head -c $((4 * MiB)) /dev/urandom >"$T/disk.img"
+head -c $((2 * MiB)) /dev/urandom >"$T/marker.img"
 cp "$T/disk.img" "$T/expected.img"
 LEN=$((3 * MiB + 12345))
 
@@ -23,26 +26,39 @@ cached() {
     [[ $out =~ ^cached\ ([0-9]+)\  ]] || fail "cachestat $1: $out"
     echo "${BASH_REMATCH[1]}"
 }
-# settled FILE - the pages of FILE cached once the store thread (which
-# works after the read has returned) has had its time: at least 64 as soon
-# as there are, else what there is after a second.
-settled() {
-    local i n
-    for ((i = 0; i < 20; i++)); do
-        n=$(cached "$1")
-        [ "$n" -ge 64 ] && break
-        sleep 0.05
-    done
-    echo "$n"
+# stored FILE - at least the 64 pages of one block of FILE are cached.
+stored() { [ "$(cached "$1")" -ge 64 ]; }
+# has_store_thread - the daemon runs its store thread (named sfs-prefetch).
+has_store_thread() { grep -qx sfs-prefetch /proc/"$DAEMON_PID"/task/*/comm; }
+
+# A negative check must not pass because the store thread is merely slow.
+# The thread takes blocks in order, one at a time: once a block of the
+# marker window (its own backing file, which nothing writes to) queued
+# after a read is stored, whatever that read could have queued has been
+# done. barrier waits for that, with the deadline; each call uses the next
+# block of the marker.
+marks=0
+marked() { [ "$(cached "$M/mark")" -ge $((marks * 64)) ]; }
+barrier() {
+    [ "$("$FILEOP" pread "$M/mark" $((marks * 256 * KiB + 4096)) 4096 random)" = "read 4096" ] ||
+        fail "pread of the marker"
+    marks=$((marks + 1))
+    wait_until "marker block $marks stored (the store thread works through its queue)" marked
 }
 
 M=$T/mnt
-mount_slicefs "$M" "$T/disk.img" -o window=w:0:$LEN,window=r:1M:2M:ro,window=g:0:end
+cat >"$T/windows.tab" <<EOF
+w     0   $LEN rw disk.img
+r     1M  2M   ro disk.img
+g     0   end  rw disk.img
+mark  0   2M   ro marker.img
+EOF
+mount_slicefs "$M" -o table="$T/windows.tab"
+has_store_thread || fail "no store thread (sfs-prefetch) with cache=auto"
 
 # One random 4 KiB read: its whole 256 KiB block is cached, bytes right.
 [ "$("$FILEOP" pread "$M/w" $((300 * KiB)) 4096 random)" = "read 4096" ] || fail "pread of w"
-n=$(settled "$M/w")
-[ "$n" -ge 64 ] || fail "after one 4 KiB read, $n pages of w are cached; expected the 64 of its block"
+wait_until "after one 4 KiB read, the 64 pages of its block of w are cached" stored "$M/w"
 cmp <(extract "$T/disk.img" $((256 * KiB)) $((256 * KiB))) <(extract "$M/w" $((256 * KiB)) $((256 * KiB))) ||
     fail "the prefetched block of w does not read back its bytes"
 # The last, short block: stored up to the window's end, not past it.
@@ -52,28 +68,39 @@ cmp <(extract "$T/disk.img" 0 "$LEN") "$M/w" || fail "w does not read back"
 
 # A growable window is not prefetched.
 [ "$("$FILEOP" pread "$M/g" $((300 * KiB)) 4096 random)" = "read 4096" ] || fail "pread of g"
-n=$(settled "$M/g")
+barrier
+n=$(cached "$M/g")
 [ "$n" -lt 64 ] || fail "$n pages of the growable window g are cached after one 4 KiB read"
 
 # Nor anything while a handle that may write is open (here on w: r lies on
 # the same backing file).
 exec {holder}<>"$M/w"
 [ "$("$FILEOP" pread "$M/r" $((300 * KiB)) 4096 random)" = "read 4096" ] || fail "pread of r"
-n=$(settled "$M/r")
+barrier
+n=$(cached "$M/r")
 [ "$n" -lt 64 ] || fail "$n pages of r are cached after one 4 KiB read while w is open for writing"
 exec {holder}>&-
 # Once it is closed, prefetching resumes.
 [ "$("$FILEOP" pread "$M/r" $((700 * KiB)) 4096 random)" = "read 4096" ] || fail "pread of r"
-n=$(settled "$M/r")
-[ "$n" -ge 64 ] || fail "after w was closed, one 4 KiB read of r cached only $n pages"
+wait_until "after w was closed, one 4 KiB read of r caches its block" stored "$M/r"
 
 # A random-read storm on r (prefetching all along) while a client writes
 # through its mmap of w, over r's bytes: every write shows through r at once.
-fio --name=storm --filename="$M/r" --rw=randread --bs=4k --time_based --runtime=20 \
+# (fio's runtime is far longer than the writes take, even under load: it is
+# stopped once they are done.)
+fio --name=storm --filename="$M/r" --rw=randread --bs=4k --time_based --runtime=600 \
     --ioengine=psync --readonly --output="$T/fio.out" >/dev/null 2>&1 &
 storm=$!
 JOBS+=("$storm")
-sleep 0.5
+# storm_reading - a process of fio has r open: the storm is under way.
+storm_reading() {
+    local p
+    for p in $storm $(pgrep -P "$storm"); do
+        ls -l /proc/"$p"/fd 2>/dev/null | grep -qF -- "$M/r" && return 0
+    done
+    return 1
+}
+wait_until "fio opens r" storm_reading
 RANDOM=7
 for ((i = 0; i < 150; i++)); do
     off=$((MiB + (RANDOM * 61) % (2 * MiB - 4096)))
@@ -92,8 +119,10 @@ unmount_slicefs "$M"
 cmp "$T/expected.img" "$T/disk.img" || fail "the backing file differs from the expected copy"
 
 # cache=never: every read is a request, nothing is stored.
+# There is no store thread then, so nothing can be stored later either.
 mount_slicefs "$M" "$T/disk.img" -o window=w:0:$LEN,cache=never
+! has_store_thread || fail "a store thread runs with cache=never"
 [ "$("$FILEOP" pread "$M/w" $((300 * KiB)) 4096 random)" = "read 4096" ] || fail "pread, cache=never"
-n=$(settled "$M/w")
+n=$(cached "$M/w")
 [ "$n" -lt 64 ] || fail "$n pages cached with cache=never"
 unmount_slicefs "$M"

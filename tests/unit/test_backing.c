@@ -16,6 +16,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit_fixture.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -53,9 +55,7 @@ static int setup(void **state)
         return -1;
     f->pg = (size_t)sysconf(_SC_PAGESIZE);
     f->b.fd = -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/slicefs-unit-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL)
+    if (unit_temp_dir(f->dir, sizeof f->dir) != 0)
         return -1;
     snprintf(f->file, sizeof f->file, "%s/backing.img", f->dir);
     int fd = open(f->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -80,7 +80,7 @@ static int teardown(void **state)
     int res = 0;
     if (f->b.fd >= 0 && backing_close(&f->b) != 0)
         res = -1;
-    if (unlink(f->file) != 0 || rmdir(f->dir) != 0)
+    if (unit_remove_tree(f->dir) != 0)
         res = -1;
     free(f);
     return res;
@@ -292,9 +292,10 @@ static void test_zero_shared_punches_hole(void **state)
     const uint64_t lo = 256 * 1024, hi = 768 * 1024;
     blkcnt_t before = file_blocks(f);
     if (before < (blkcnt_t)(FILE_SIZE / 512)) {
-        print_message("the file system did not allocate the file (%lld blocks); skipped\n",
-                      (long long)before);
-        skip();
+        char why[160];
+        snprintf(why, sizeof why, "the file system did not allocate the file (%lld blocks)",
+                 (long long)before);
+        unit_skip(why);
     }
     open_ok(f, false);
     f->b.want_shared = f->b.want_shared_write = true;
@@ -462,8 +463,7 @@ static void test_allocated(void **state)
     make_holey(f, holey);
     if (!holes_reported(holey)) {
         unlink(holey);
-        print_message("SEEK_DATA does not report holes here; skipped\n");
-        skip();
+        unit_skip("SEEK_DATA does not report holes here");
     }
     struct backing b;
     struct sfs_error err = {{0}};
@@ -512,8 +512,7 @@ static void test_seek(void **state)
     make_holey(f, holey);
     if (!holes_reported(holey)) {
         unlink(holey);
-        print_message("SEEK_DATA does not report holes here; skipped\n");
-        skip();
+        unit_skip("SEEK_DATA does not report holes here");
     }
     struct backing b;
     struct sfs_error err = {{0}};

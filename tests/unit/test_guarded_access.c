@@ -15,6 +15,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit_fixture.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -62,9 +64,7 @@ static int setup(void **state)
     if (f == NULL)
         return -1;
     f->pg = (size_t)sysconf(_SC_PAGESIZE);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/slicefs-unit-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL)
+    if (unit_temp_dir(f->dir, sizeof f->dir) != 0)
         return -1;
     snprintf(f->file, sizeof f->file, "%s/shrinking.img", f->dir);
     f->fd = open(f->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -96,7 +96,7 @@ static int teardown(void **state)
     munmap(f->map, 4 * f->pg);
     close(f->fd);
     int res = 0;
-    if (unlink(f->file) != 0 || rmdir(f->dir) != 0)
+    if (unit_remove_tree(f->dir) != 0)
         res = -1;
     free(f);
     return res;

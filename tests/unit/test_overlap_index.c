@@ -17,6 +17,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit_fixture.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,9 +43,7 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof *f);
     if (f == NULL)
         return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/slicefs-unit-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL)
+    if (unit_temp_dir(f->dir, sizeof f->dir) != 0)
         return -1;
     snprintf(f->disk_a, sizeof f->disk_a, "%s/a.img", f->dir);
     snprintf(f->disk_b, sizeof f->disk_b, "%s/b.img", f->dir);
@@ -65,7 +65,7 @@ static int teardown(void **state)
     overlap_index_free(&f->index);
     path_tree_free(&f->tree);
     int res = window_table_close(&f->table);
-    if (unlink(f->disk_a) != 0 || unlink(f->disk_b) != 0 || rmdir(f->dir) != 0)
+    if (unit_remove_tree(f->dir) != 0)
         res = -1;
     free(f);
     return res;

@@ -14,6 +14,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit_fixture.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -30,7 +32,8 @@
 #define FILE_BYTES (8 * MiB)
 
 struct fixture {
-    char path[256];
+    char dir[256];
+    char path[300];
     int fd;
     unsigned char *bytes; /* what the file holds, holes as zeros */
 };
@@ -38,9 +41,10 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->path, sizeof f->path, "%s/slicefs-digest-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    f->fd = mkstemp(f->path);
+    if (f == NULL || unit_temp_dir(f->dir, sizeof f->dir) != 0)
+        return -1;
+    snprintf(f->path, sizeof f->path, "%s/digest.img", f->dir);
+    f->fd = open(f->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     f->bytes = calloc(1, FILE_BYTES);
     if (f->fd < 0 || f->bytes == NULL || ftruncate(f->fd, FILE_BYTES) != 0)
         return -1;
@@ -61,10 +65,10 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     close(f->fd);
-    unlink(f->path);
+    int res = unit_remove_tree(f->dir);
     free(f->bytes);
     free(f);
-    return 0;
+    return res;
 }
 
 static void expected(const unsigned char *p, size_t len, enum digest_kind kind, unsigned char *out)

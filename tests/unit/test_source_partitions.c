@@ -17,8 +17,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit_fixture.h"
+
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,8 +73,7 @@ static void make_image(const struct fixture *f, uint64_t size, const char *scrip
 {
     const char *sfdisk = sfdisk_path();
     if (sfdisk == NULL) {
-        print_message("sfdisk not found; skipped\n");
-        skip();
+        unit_skip("sfdisk not found");
     }
     make_sparse(f->image, size);
     char *command = NULL;
@@ -85,22 +85,12 @@ static void make_image(const struct fixture *f, uint64_t size, const char *scrip
     free(command);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     if (f == NULL)
         return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/slicefs-parts-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL) {
+    if (unit_temp_dir(f->dir, sizeof f->dir) != 0) {
         free(f);
         return -1;
     }
@@ -114,7 +104,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    int res = nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    int res = unit_remove_tree(f->dir);
     free(f);
     return res;
 }

@@ -19,8 +19,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit_fixture.h"
+
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,14 +66,6 @@ static void write_text(const char *path, const char *text)
     write_bytes(path, text, strlen(text));
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
@@ -80,9 +73,7 @@ static int setup(void **state)
         return -1;
     if (getcwd(f->cwd, sizeof f->cwd) == NULL)
         goto fail;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/slicefs-table-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL)
+    if (unit_temp_dir(f->dir, sizeof f->dir) != 0)
         goto fail;
     /* Work on the resolved name, so that it compares with real_path. */
     char *real = realpath(f->dir, NULL);
@@ -109,7 +100,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     int res = chdir(f->cwd);
-    if (nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    if (unit_remove_tree(f->dir) != 0)
         res = -1;
     free(f);
     return res;

@@ -14,6 +14,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit_fixture.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,9 +43,7 @@ static void warn(const char *message)
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/slicefs-state-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL)
+    if (f == NULL || unit_temp_dir(f->dir, sizeof f->dir) != 0)
         return -1;
     snprintf(f->path, sizeof f->path, "%s/s.state", f->dir);
     warnings = 0;
@@ -55,11 +55,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    int res = system(cmd);
+    int res = unit_remove_tree(f->dir);
     free(f);
-    return res == 0 ? 0 : -1;
+    return res;
 }
 
 static const struct file_identity id = {0x1234, 42};
@@ -116,6 +114,7 @@ static void first_mount(struct fixture *f)
     unlink(f->path);
     open_ok(f, &sf, &id, &stamp1, s, 2);
     assert_false(sf.stamp_matches);
+    assert_false(sf.all_copied);
     assert_int_equal(sf.record_count, 4);
     assert_int_equal(s[0].first, 0);
     assert_int_equal(s[1].first, 1);
@@ -139,6 +138,7 @@ static void test_round_trip_by_key(void **state)
     struct state_file sf;
     open_ok(f, &sf, &id, &stamp1, s, 2);
     assert_true(sf.stamp_matches);
+    assert_false(sf.all_copied); /* B grew, C is new */
     assert_int_equal(warnings, 0);
     for (int r = 0; r < 3; r++)
         expect_mark(&sf.records[s[0].first + (uint64_t)r], r + 1);
@@ -152,6 +152,7 @@ static void test_round_trip_by_key(void **state)
     struct state_section s2[] = {{.key = 0xC, .count = 2}, {.key = 0xB, .count = 1}};
     open_ok(f, &sf, &id, &stamp1, s2, 2);
     assert_false(sf.stamp_matches);
+    assert_true(sf.all_copied);
     expect_mark(&sf.records[1], 9);
     expect_mark(&sf.records[2], 1);
     state_file_abandon(&sf);

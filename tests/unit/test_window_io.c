@@ -19,6 +19,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit_fixture.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -57,9 +59,7 @@ static int setup(void **state)
     if (f == NULL)
         return -1;
     f->b.fd = -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/slicefs-wio-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL)
+    if (unit_temp_dir(f->dir, sizeof f->dir) != 0)
         return -1;
     snprintf(f->file, sizeof f->file, "%s/backing.img", f->dir);
     int fd = open(f->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -85,10 +85,9 @@ static int teardown(void **state)
     struct fixture *f = *state;
     if (f->b.fd >= 0)
         backing_close(&f->b);
-    unlink(f->file);
-    rmdir(f->dir);
+    int res = unit_remove_tree(f->dir);
     free(f);
-    return 0;
+    return res;
 }
 
 /* Opens and maps the backing file: shared and writable, with the grow

@@ -19,8 +19,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit_fixture.h"
+
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,22 +52,12 @@ static void make_sparse(const char *path, uint64_t size)
     assert_int_equal(close(fd), 0);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     if (f == NULL)
         return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/slicefs-rule-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL) {
+    if (unit_temp_dir(f->dir, sizeof f->dir) != 0) {
         free(f);
         return -1;
     }
@@ -79,7 +70,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    int res = nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    int res = unit_remove_tree(f->dir);
     free(f);
     return res;
 }

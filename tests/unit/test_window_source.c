@@ -12,6 +12,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit_fixture.h"
+
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -34,9 +36,7 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof *f);
     if (f == NULL)
         return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/slicefs-unit-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL)
+    if (unit_temp_dir(f->dir, sizeof f->dir) != 0)
         return -1;
     snprintf(f->disk, sizeof f->disk, "%s/my disk.img", f->dir);
     int fd = open(f->disk, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -52,7 +52,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     int res = window_table_close(&f->table);
-    if (unlink(f->disk) != 0 || rmdir(f->dir) != 0)
+    if (unit_remove_tree(f->dir) != 0)
         res = -1;
     free(f);
     return res;

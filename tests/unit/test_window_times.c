@@ -19,6 +19,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit_fixture.h"
+
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -43,9 +45,7 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/slicefs-times-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL)
+    if (f == NULL || unit_temp_dir(f->dir, sizeof f->dir) != 0)
         return -1;
     snprintf(f->disk, sizeof f->disk, "%s/disk.img", f->dir);
     snprintf(f->state, sizeof f->state, "%s/disk.state", f->dir);
@@ -64,11 +64,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    int res = system(cmd);
+    int res = unit_remove_tree(f->dir);
     free(f);
-    return res == 0 ? 0 : -1;
+    return res;
 }
 
 static void add_window(struct fixture *f, const char *path, const char *offset, const char *length,
