@@ -52,7 +52,7 @@ struct entry {
     unsigned mode;
     int64_t mtime_ns;
     uint16_t method, flags;
-    bool is_link, is_dir, unix_mode, skip;
+    bool is_link, is_dir, unix_mode, skip, bad_name;
 };
 
 struct walk {
@@ -204,16 +204,18 @@ static bool read_central(const struct walk *w, uint64_t *at, uint64_t end, struc
     e->mtime_ns = dos_time(get16(h + 12), get16(h + 14));
     read_extra(var + name_len, extra_len, e, e->usize == 0xffffffff, e->size == 0xffffffff,
                e->local == 0xffffffff);
+    bool ends_in_slash = name_len > 0 && var[name_len - 1] == '/';
+    /* A name with a NUL in it is no name (the member is skipped). */
+    e->bad_name = memchr(var, '\0', name_len) != NULL;
     free(var);
     unsigned host = h[5];
     uint32_t external = get32(h + 38);
     e->unix_mode = host == 3 && (external >> 16) != 0;
     e->mode = e->unix_mode ? (external >> 16) & 07777 : 0644;
     e->is_link = e->unix_mode && S_ISLNK(external >> 16);
-    e->is_dir = (e->name != NULL && name_len > 0 && e->name[name_len - 1] == '/') ||
-                (e->unix_mode && S_ISDIR(external >> 16));
+    e->is_dir = ends_in_slash || (e->unix_mode && S_ISDIR(external >> 16));
     *at += total;
-    return e->name != NULL && strlen(e->name) == name_len;
+    return e->name != NULL;
 }
 
 /* Finds where e's data starts, from its local header. */
@@ -276,6 +278,11 @@ static bool check_entry(const struct walk *w, struct entry *e)
 {
     if (e->is_dir)
         return false;
+    if (e->bad_name) {
+        archive_warn(w->warn, w->arg, "zip: member '%s...': a NUL byte in its name; skipped",
+                     e->name);
+        return false;
+    }
     if (e->flags & 1) {
         archive_warn(w->warn, w->arg, "zip: member '%s' is encrypted; skipped", e->name);
         return false;
