@@ -59,7 +59,8 @@ int source_partitions_add(const char *origin, const struct source_context *ctx,
                           struct window_table *table, struct sfs_error *err);
 
 /* layout=archive: the members of the default backing file, an uncompressed
- * tar archive or a zip archive's stored members, as windows (and symbolic links) at their paths;
+ * tar archive, a zip archive's stored members or an ISO 9660 image's
+ * files, as windows (and symbolic links) at their paths;
  * what cannot be served is warned of through ctx->warn and skipped. */
 int source_archive_add(const char *origin, const struct source_context *ctx,
                        struct window_table *table, struct sfs_error *err);

@@ -1,8 +1,8 @@
 /* source_archive.c - layout=archive: one window per member of an
- * uncompressed archive (the default backing file: a tar, or a zip's stored
- * members), at the member's path.
+ * uncompressed archive (the default backing file: a tar, a zip's stored
+ * members or an ISO 9660 image's files), at the member's path.
  *
- * The parsers (tar_walk.h, zip_walk.h) report members as byte ranges of the archive;
+ * The parsers (tar_walk.h, zip_walk.h, iso_walk.h) report members as byte ranges of the archive;
  * this file names them: paths normalised (leading "/" and "./" dropped,
  * ".." refused), a later member of one path replaces an earlier one (as
  * tar -x leaves it), a hard link copies its target's extents, a member
