@@ -13,9 +13,11 @@
 #ifndef SLICEFS_ARCHIVE_MEMBER_H
 #define SLICEFS_ARCHIVE_MEMBER_H
 
+#include <endian.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct archive_reader {
     /* Reads exactly len bytes at off. Returns 0, or -1 (short or failed). */
@@ -54,6 +56,29 @@ typedef int archive_member_fn(void *arg, const struct archive_member *m);
 
 /* Called with one line (no newline) per skipped member or structure. */
 typedef void archive_warn_fn(void *arg, const char *message);
+
+/* Little-endian fields of on-disk structures, read from bytes (no cast of
+ * a struct onto them). */
+static inline uint16_t archive_le16(const unsigned char *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return le16toh(v);
+}
+
+static inline uint32_t archive_le32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return le32toh(v);
+}
+
+static inline uint64_t archive_le64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return le64toh(v);
+}
 
 /* Formats one warning line and passes it to warn (which may be NULL). */
 void archive_warn(archive_warn_fn *warn, void *arg, const char *format, ...)

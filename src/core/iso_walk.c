@@ -2,7 +2,6 @@
  * le16toh/le32toh from sector-sized buffers; the image is hostile input. */
 #include "slicefs/iso_walk.h"
 
-#include <endian.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,20 +22,6 @@ enum {
     MAX_FILE_EXTENTS = 1024,
     MAX_CONTINUATIONS = 16,
 };
-
-static uint32_t get32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return le32toh(v);
-}
-
-static uint16_t get16(const unsigned char *p)
-{
-    uint16_t v;
-    memcpy(&v, p, sizeof v);
-    return le16toh(v);
-}
 
 struct dir {
     uint32_t location, size;
@@ -219,7 +204,7 @@ static void rock_ridge(const struct walk *w, const unsigned char *p, size_t len,
             rr->has_name = append(rr->name, &name_len, sizeof rr->name, e + 5, n - 5u);
         } else if (e[0] == 'P' && e[1] == 'X' && n >= 12) {
             rr->has_mode = true;
-            rr->mode = get32(e + 4);
+            rr->mode = archive_le32(e + 4);
         } else if (e[0] == 'S' && e[1] == 'L' && n >= 5) {
             rr->is_link = true;
             symlink_components(rr, e + 5, n - 5u);
@@ -231,11 +216,12 @@ static void rock_ridge(const struct walk *w, const unsigned char *p, size_t len,
                 rr->mtime_ns = record_time(e + off);
             }
         } else if (e[0] == 'C' && e[1] == 'E' && n >= 28) {
-            uint64_t where = (uint64_t)get32(e + 4) * SECTOR + get32(e + 12);
-            uint32_t bytes = get32(e + 20);
+            uint64_t where = (uint64_t)archive_le32(e + 4) * SECTOR + archive_le32(e + 12);
+            uint32_t bytes = archive_le32(e + 20);
             /* Inside the image and inside one sector. */
-            if (bytes > 0 && bytes <= SECTOR - get32(e + 12) % SECTOR && get32(e + 12) < SECTOR &&
-                where <= w->r->size && bytes <= w->r->size - where) {
+            if (bytes > 0 && bytes <= SECTOR - archive_le32(e + 12) % SECTOR &&
+                archive_le32(e + 12) < SECTOR && where <= w->r->size &&
+                bytes <= w->r->size - where) {
                 next = where;
                 next_len = bytes;
             }
@@ -289,7 +275,7 @@ static int record(struct walk *w, const struct dir *d, const unsigned char *rec,
         rock_ridge(w, rec + su, len - su, &rr);
     char name[NAME_LIMIT + 256];
     record_name(rec, &rr, name);
-    uint32_t location = get32(rec + 2), size = get32(rec + 10);
+    uint32_t location = archive_le32(rec + 2), size = archive_le32(rec + 10);
     uint64_t offset = (uint64_t)location * SECTOR;
     if (flags & FLAG_DIR) {
         char *path = join(d->path, name);
@@ -398,14 +384,15 @@ int iso_walk(const struct archive_reader *r, archive_member_fn *fn, archive_warn
             break;
         found = pvd[0] == 1;
     }
-    if (!found || get16(pvd + 128) != SECTOR) {
+    if (!found || archive_le16(pvd + 128) != SECTOR) {
         archive_warn(warn, arg, "iso: no primary volume descriptor with 2048-byte blocks");
         free(w);
         return 0;
     }
     char *root = strdup("");
     if (root != NULL)
-        enqueue(w, get32(pvd + ROOT_RECORD + 2), get32(pvd + ROOT_RECORD + 10), root, 0);
+        enqueue(w, archive_le32(pvd + ROOT_RECORD + 2), archive_le32(pvd + ROOT_RECORD + 10), root,
+                0);
     while (res == 0 && !w->out_of_memory && w->head < w->count) {
         struct dir d = w->queue[w->head++];
         res = read_dir(w, &d, fn);

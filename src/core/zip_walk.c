@@ -2,7 +2,6 @@
  * le16toh/le32toh/le64toh; the archive is hostile input. */
 #include "slicefs/zip_walk.h"
 
-#include <endian.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,27 +23,6 @@ enum {
     SEARCH = 65535 + EOCD_LEN,
     MAX_LINK = 4096,
 };
-
-static uint16_t get16(const unsigned char *p)
-{
-    uint16_t v;
-    memcpy(&v, p, sizeof v);
-    return le16toh(v);
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return le32toh(v);
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-    return le64toh(v);
-}
 
 struct entry {
     char *name;
@@ -81,7 +59,8 @@ static bool find_eocd(const struct walk *w, uint64_t *at, unsigned char *eocd)
         return false;
     }
     for (size_t i = tail_len - EOCD_LEN + 1; i-- > 0;) {
-        if (get32(tail + i) == EOCD_SIG && get16(tail + i + 20) == tail_len - i - EOCD_LEN) {
+        if (archive_le32(tail + i) == EOCD_SIG &&
+            archive_le16(tail + i + 20) == tail_len - i - EOCD_LEN) {
             memcpy(eocd, tail + i, EOCD_LEN);
             *at = size - tail_len + i;
             free(tail);
@@ -97,7 +76,7 @@ bool zip_detect(const struct archive_reader *r)
     struct walk w = {r, NULL, NULL};
     unsigned char head[4], eocd[EOCD_LEN];
     uint64_t at;
-    return (read_at(&w, 0, head, 4) && get32(head) == LOCAL_SIG) || find_eocd(&w, &at, eocd);
+    return (read_at(&w, 0, head, 4) && archive_le32(head) == LOCAL_SIG) || find_eocd(&w, &at, eocd);
 }
 
 /* The central directory's place and entry count, zip64 where the record
@@ -110,16 +89,17 @@ static bool find_directory(const struct walk *w, uint64_t *dir, uint64_t *dir_si
         archive_warn(w->warn, w->arg, "zip: no end-of-central-directory record");
         return false;
     }
-    *count = get16(eocd + 10);
-    *dir_size = get32(eocd + 12);
-    *dir = get32(eocd + 16);
+    *count = archive_le16(eocd + 10);
+    *dir_size = archive_le32(eocd + 12);
+    *dir = archive_le32(eocd + 16);
     bool zip64 = *count == 0xffff || *dir_size == 0xffffffff || *dir == 0xffffffff;
     if (zip64 && at >= LOCATOR_LEN && read_at(w, at - LOCATOR_LEN, locator, LOCATOR_LEN) &&
-        get32(locator) == LOCATOR_SIG && read_at(w, get64(locator + 8), eocd64, EOCD64_LEN) &&
-        get32(eocd64) == EOCD64_SIG) {
-        *count = get64(eocd64 + 32);
-        *dir_size = get64(eocd64 + 40);
-        *dir = get64(eocd64 + 48);
+        archive_le32(locator) == LOCATOR_SIG &&
+        read_at(w, archive_le64(locator + 8), eocd64, EOCD64_LEN) &&
+        archive_le32(eocd64) == EOCD64_SIG) {
+        *count = archive_le64(eocd64 + 32);
+        *dir_size = archive_le64(eocd64 + 40);
+        *dir = archive_le64(eocd64 + 48);
     }
     if (*dir > w->r->size || *dir_size > w->r->size - *dir) {
         archive_warn(w->warn, w->arg,
@@ -145,20 +125,20 @@ static void read_extra(const unsigned char *extra, size_t len, struct entry *e, 
                        bool need_size, bool need_local)
 {
     for (size_t at = 0; at + 4 <= len;) {
-        uint16_t id = get16(extra + at), n = get16(extra + at + 2);
+        uint16_t id = archive_le16(extra + at), n = archive_le16(extra + at + 2);
         const unsigned char *p = extra + at + 4;
         if (n > len - at - 4)
             return;
         if (id == 0x0001) {
             size_t k = 0;
             if (need_usize && k + 8 <= n)
-                e->usize = get64(p + k), k += 8;
+                e->usize = archive_le64(p + k), k += 8;
             if (need_size && k + 8 <= n)
-                e->size = get64(p + k), k += 8;
+                e->size = archive_le64(p + k), k += 8;
             if (need_local && k + 8 <= n)
-                e->local = get64(p + k);
+                e->local = archive_le64(p + k);
         } else if (id == 0x5455 && n >= 5 && (p[0] & 1)) {
-            e->mtime_ns = (int64_t)(int32_t)get32(p + 1) * 1000000000;
+            e->mtime_ns = (int64_t)(int32_t)archive_le32(p + 1) * 1000000000;
         }
         at += 4 + (size_t)n;
     }
@@ -183,9 +163,11 @@ static int64_t dos_time(uint16_t time, uint16_t date)
 static bool read_central(const struct walk *w, uint64_t *at, uint64_t end, struct entry *e)
 {
     unsigned char h[CENTRAL_LEN];
-    if (end - *at < CENTRAL_LEN || !read_at(w, *at, h, CENTRAL_LEN) || get32(h) != CENTRAL_SIG)
+    if (end - *at < CENTRAL_LEN || !read_at(w, *at, h, CENTRAL_LEN) ||
+        archive_le32(h) != CENTRAL_SIG)
         return false;
-    uint16_t name_len = get16(h + 28), extra_len = get16(h + 30), comment_len = get16(h + 32);
+    uint16_t name_len = archive_le16(h + 28), extra_len = archive_le16(h + 30),
+             comment_len = archive_le16(h + 32);
     uint64_t total = (uint64_t)CENTRAL_LEN + name_len + extra_len + comment_len;
     if (total > end - *at)
         return false;
@@ -196,12 +178,12 @@ static bool read_central(const struct walk *w, uint64_t *at, uint64_t end, struc
     }
     memset(e, 0, sizeof *e);
     e->name = strndup((const char *)var, name_len);
-    e->flags = get16(h + 8);
-    e->method = get16(h + 10);
-    e->size = get32(h + 20);
-    e->usize = get32(h + 24);
-    e->local = get32(h + 42);
-    e->mtime_ns = dos_time(get16(h + 12), get16(h + 14));
+    e->flags = archive_le16(h + 8);
+    e->method = archive_le16(h + 10);
+    e->size = archive_le32(h + 20);
+    e->usize = archive_le32(h + 24);
+    e->local = archive_le32(h + 42);
+    e->mtime_ns = dos_time(archive_le16(h + 12), archive_le16(h + 14));
     read_extra(var + name_len, extra_len, e, e->usize == 0xffffffff, e->size == 0xffffffff,
                e->local == 0xffffffff);
     bool ends_in_slash = name_len > 0 && var[name_len - 1] == '/';
@@ -209,7 +191,7 @@ static bool read_central(const struct walk *w, uint64_t *at, uint64_t end, struc
     e->bad_name = memchr(var, '\0', name_len) != NULL;
     free(var);
     unsigned host = h[5];
-    uint32_t external = get32(h + 38);
+    uint32_t external = archive_le32(h + 38);
     e->unix_mode = host == 3 && (external >> 16) != 0;
     e->mode = e->unix_mode ? (external >> 16) & 07777 : 0644;
     e->is_link = e->unix_mode && S_ISLNK(external >> 16);
@@ -222,13 +204,13 @@ static bool read_central(const struct walk *w, uint64_t *at, uint64_t end, struc
 static bool locate_data(const struct walk *w, struct entry *e)
 {
     unsigned char h[LOCAL_LEN];
-    if (!read_at(w, e->local, h, LOCAL_LEN) || get32(h) != LOCAL_SIG) {
+    if (!read_at(w, e->local, h, LOCAL_LEN) || archive_le32(h) != LOCAL_SIG) {
         archive_warn(w->warn, w->arg,
                      "zip: member '%s': no local header at offset %" PRIu64 "; skipped", e->name,
                      e->local);
         return false;
     }
-    uint64_t data = e->local + LOCAL_LEN + get16(h + 26) + get16(h + 28);
+    uint64_t data = e->local + LOCAL_LEN + archive_le16(h + 26) + archive_le16(h + 28);
     if (data > w->r->size || e->size > w->r->size - data) {
         archive_warn(w->warn, w->arg,
                      "zip: member '%s': its %" PRIu64 " bytes at offset %" PRIu64
