@@ -47,7 +47,8 @@ static size_t dir_record(unsigned char *p, uint32_t sector, uint32_t size, unsig
     p[25] = (unsigned char)flags;
     p[32] = (unsigned char)name_len;
     memcpy(p + 33, name, name_len);
-    memcpy(p + len - su_len, su, su_len);
+    if (su_len > 0)
+        memcpy(p + len - su_len, su, su_len);
     return len;
 }
 
