@@ -8,11 +8,19 @@
 # Run as root, or as a user with sudo: it calls apt-get through sudo then.
 # Used by scripts/demo.sh, .ci/run, scripts/stress-suite.sh and
 # scripts/fresh-check.sh.
+# --libfuse-3.18 (after --update, if both) adds what scripts/libfuse-3.18.sh
+# needs to build libfuse 3.18 from Debian's source package (meson, ninja,
+# liburing, libnuma); run that script next (see README, libfuse versions).
 set -euo pipefail
 
 update=false
 if [ "${1:-}" = --update ]; then
     update=true
+    shift
+fi
+libfuse_3_18=()
+if [ "${1:-}" = --libfuse-3.18 ]; then
+    libfuse_3_18=(meson ninja-build liburing-dev libnuma-dev)
     shift
 fi
 
@@ -37,6 +45,7 @@ packages=(
     clang libclang-rt-14-dev           # fuzzing
     clang-format                       # the format check (CI)
     debhelper dpkg-dev lintian         # the Debian package (test_deb)
+    "${libfuse_3_18[@]+"${libfuse_3_18[@]}"}"
     "$@"
 )
 

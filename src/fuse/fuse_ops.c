@@ -1,25 +1,84 @@
+/* fuse_ops.c - init (what slicefs asks of the kernel and libfuse) and the
+ * operation table. */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <unistd.h>
+
+#include "fuse_compat.h"
+#include "log.h"
 #include "ops.h"
+
+/* -o io_uring: said once, whichever path the requests take. libfuse starts
+ * the rings after this reply and logs it itself if that fails. */
+static void log_io_uring(const struct slicefs_fs *fs, struct fuse_conn_info *conn)
+{
+    if (!fs->io_uring)
+        return;
+#if SLICEFS_HAVE_IO_URING
+    if (compat_want(conn, FUSE_CAP_OVER_IO_URING))
+        log_msg(LOG_INFO, "io_uring: requests come over FUSE io_uring rings");
+    else
+        log_msg(LOG_INFO, "io_uring: the kernel does not offer FUSE over io_uring (as root: echo "
+                          "Y > /sys/module/fuse/parameters/enable_uring); requests come "
+                          "through /dev/fuse");
+#else
+    (void)conn;
+    log_msg(LOG_INFO,
+            "io_uring: libfuse %s has no FUSE over io_uring (3.18 has: "
+            "scripts/libfuse-3.18.sh); requests come through /dev/fuse",
+            fuse_pkgversion());
+#endif
+}
+
+/* libfuse's room for a request's header (FUSE_BUFFER_HEADER_SIZE). */
+#define REQUEST_HEADER_BYTES 4096
+
+/* Can this process size a pipe to hold bytes? */
+static bool pipe_can_hold(size_t bytes)
+{
+    int fds[2];
+    if (bytes > INT_MAX || pipe2(fds, O_CLOEXEC) < 0)
+        return false;
+    int size = fcntl(fds[0], F_SETPIPE_SZ, (int)bytes);
+    close(fds[0]);
+    close(fds[1]);
+    return size >= (int)bytes;
+}
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-    (void)userdata;
-    conn->max_write = MAX_REQUEST_BYTES;
-    /* Requests are read into libfuse's buffer and copied from there into
-     * the mapped pages. Splicing them through a pipe would need a pipe of
-     * max_write plus a header, more than pipe-max-size (1 MiB) allows
-     * without CAP_SYS_RESOURCE: libfuse would try it once per thread and
-     * fall back, so it is not asked for. */
-    conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_MOVE);
+    struct slicefs_fs *fs = userdata;
+    /* As large as the kernel allows (fs.fuse.max_pages_limit) and libfuse
+     * can take: fewer round trips for large reads and writes. */
+    conn->max_write = compat_max_request_bytes();
+    /* A write's bytes spliced through a pipe go from the kernel's pages
+     * (with direct I/O: the writer's own) straight into the mapping, one
+     * copy instead of two. libfuse needs a pipe of max_write and a page of
+     * header, more than pipe-max-size (1 MiB) allows unless root raised it
+     * or the daemon has CAP_SYS_RESOURCE; without that, it would try once
+     * per thread and fall back, so requests are then read into libfuse's
+     * buffer and copied from there. Replies never splice: they are iovecs
+     * into the mapping. */
+    compat_unwant(conn, FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_MOVE | FUSE_CAP_SPLICE_WRITE);
+    if (pipe_can_hold((size_t)conn->max_write + REQUEST_HEADER_BYTES))
+        compat_want(conn, FUSE_CAP_SPLICE_READ);
     /* O_TRUNC must arrive as a SETATTR of the size, the one place that
      * zero-fills a window and drops the kernel's stale pages. */
-    conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+    compat_unwant(conn, FUSE_CAP_ATOMIC_O_TRUNC);
     /* Writes go straight through: the kernel's cache of a window holds no
      * dirty page but a client's mmap stores, which prefetch.h relies on. */
-    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+    compat_unwant(conn, FUSE_CAP_WRITEBACK_CACHE);
     /* Inode numbers depend only on what a window is, and "." and ".." are
      * looked up: file handles stay valid across remounts (NFS export). */
-    if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
-        conn->want |= FUSE_CAP_EXPORT_SUPPORT;
+    compat_want(conn, FUSE_CAP_EXPORT_SUPPORT);
+#if SLICEFS_HAVE_DIRECT_IO_ALLOW_MMAP
+    /* A client's shared mmap of a handle with direct I/O (cache=never):
+     * the kernel writes its pages back before, and drops them after, each
+     * direct read and write of the same bytes. */
+    compat_want(conn, FUSE_CAP_DIRECT_IO_ALLOW_MMAP);
+#endif
+    log_io_uring(fs, conn);
 }
 
 const struct fuse_lowlevel_ops slicefs_ops = {

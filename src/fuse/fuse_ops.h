@@ -35,6 +35,7 @@ struct slicefs_fs {
     enum cache_mode cache;
     bool single_thread;            /* -s: no handler may wait on another request */
     bool prefetch;                 /* fill the kernel's cache around small reads */
+    bool io_uring;                 /* -o io_uring asked (said in the log at init) */
     struct write_handles *writers; /* per backing file: handles that may write */
     struct prefetcher *prefetcher; /* the store thread and its queue */
     struct fuse_session *session;  /* set before the loop starts; for notifications */

@@ -358,6 +358,7 @@ int main(int argc, char *argv[])
     fs.cache = opts.cache;
     fs.single_thread = cmdline.singlethread;
     fs.prefetch = opts.cache != CACHE_NEVER;
+    fs.io_uring = opts.io_uring;
     fs.uid = getuid();
     fs.gid = getgid();
     fs.umask = opts.umask;

@@ -23,8 +23,6 @@
 #define ATTR_TIMEOUT_AUTO 1.0
 #define ATTR_TIMEOUT_ALWAYS 60.0
 #define ATTR_TIMEOUT_NEVER 0.0
-/* The largest request the kernel allows (fs.fuse.max_pages_limit = 256). */
-#define MAX_REQUEST_BYTES (1u << 20)
 
 static inline struct slicefs_fs *fs_of(fuse_req_t req)
 {

@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "fuse_compat.h"
 #include "ops.h"
 #include "prefetch.h"
 #include "slicefs/guarded_access.h"
@@ -78,6 +79,19 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
      * kernel ends the request with EIO: the daemon itself never touches it. */
     struct fuse_bufvec data = FUSE_BUFVEC_INIT((size_t)span.count);
     data.buf[0].mem = wio_data(w, &span);
+    /* Over io_uring, libfuse itself would copy the bytes into the ring's
+     * buffer, where a lost page is a SIGBUS in the daemon: the copy is made
+     * here, guarded, and the reply names the ring's buffer (which libfuse
+     * then does not copy again). */
+    char *ring;
+    size_t ring_size;
+    if (compat_req_is_uring(req) && compat_reply_buffer(req, &ring, &ring_size) == 0 &&
+        ring_size >= (size_t)span.count) {
+        res = guarded_copy(ring, data.buf[0].mem, (size_t)span.count);
+        if (res < 0)
+            return (void)fuse_reply_err(req, -res);
+        data.buf[0].mem = ring;
+    }
     struct slicefs_fs *fs = fs_of(req);
     /* A reply that failed (a lost page) would fail as a store too. */
     if (fuse_reply_data(req, &data, FUSE_BUF_NO_SPLICE) == 0)
@@ -94,6 +108,9 @@ static int copy_request(void *arg)
 {
     struct copy_request *c = arg;
     c->copied = fuse_buf_copy(c->dst, c->src, 0);
+    /* From a spliced request, a read(2) into a lost page: EFAULT. */
+    if (c->copied == -EFAULT)
+        return -EIO;
     return c->copied < 0 ? (int)c->copied : 0;
 }
 

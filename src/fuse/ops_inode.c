@@ -9,6 +9,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "fuse_compat.h"
 #include "ops.h"
 #include "write_handles.h"
 #include "slicefs/guarded_access.h"
@@ -345,6 +346,16 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         fi->keep_cache = !changed;
         break;
     }
+    /* A handle that only writes (cp, dd of=, cat >): its writes go from the
+     * writer's buffer straight to the daemon, not through the kernel's
+     * cache, one copy less. Coherence holds: the kernel writes back and
+     * drops its cached pages of those bytes before each direct write, and a
+     * client's shared mmap needs a handle that also reads. */
+    if ((fi->flags & O_ACCMODE) == O_WRONLY)
+        fi->direct_io = 1;
+    /* Direct writes that stay inside the file run in parallel. */
+    if (fi->direct_io)
+        compat_parallel_direct_writes(fi);
     fi->fh = fi->flags & O_DSYNC ? FH_SYNC : 0; /* O_SYNC includes O_DSYNC */
     /* A handle that may write waits for a store under way (write_handles.h). */
     if (for_write)

@@ -19,14 +19,27 @@ static const char xattr_names[] =
     XATTR_PREFIX "offset\0" XATTR_PREFIX "length\0" XATTR_PREFIX "backing\0" XATTR_PREFIX
                  "mode\0" XATTR_PREFIX "sha256";
 
+/* The answer for a name that is not one of ours: user.* is a namespace a
+ * window has (-ENODATA: not this one); security.*, system.* (POSIX ACLs)
+ * and trusted.* are namespaces no window has (-EOPNOTSUPP). ls -l asks for
+ * security.selinux and system.posix_acl_access on every name, and stops
+ * asking for the rest of a file system after the first "not supported":
+ * two round trips per listing instead of two per name. (ENOSYS would stop
+ * the kernel asking, but for every name, user.slicefs.* too.) */
+static int no_such_xattr(const char *name)
+{
+    return strncmp(name, "user.", strlen("user.")) == 0 ? -ENODATA : -EOPNOTSUPP;
+}
+
 /* Formats attribute name of w into buf. Returns its length, -ENODATA when
- * w has no such attribute, or another negative errno (-EIO: the sha256 of
- * bytes the backing file no longer holds). */
+ * w has no such attribute (-EOPNOTSUPP: no_such_xattr), or another
+ * negative errno (-EIO: the sha256 of bytes the backing file no longer
+ * holds). */
 static int format_xattr(const struct slicefs_fs *fs, const struct window *w, const char *name,
                         char *buf, size_t size)
 {
     if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) != 0)
-        return -ENODATA;
+        return no_such_xattr(name);
     const char *key = name + strlen(XATTR_PREFIX);
     if (strcmp(key, "offset") == 0)
         return snprintf(buf, size, "%llu", (unsigned long long)w->offset);
@@ -46,7 +59,7 @@ static int format_xattr(const struct slicefs_fs *fs, const struct window *w, con
         digest_hex(digest, sizeof digest, hex);
         return snprintf(buf, size, "%s", hex);
     }
-    return -ENODATA;
+    return no_such_xattr(name);
 }
 
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
@@ -54,8 +67,8 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
     int res;
     struct tree_entry entry;
     const struct window *w = window_of(req, ino, &entry, &res);
-    if (w == NULL)
-        return (void)fuse_reply_err(req, res == EISDIR ? ENODATA : res);
+    if (w == NULL) /* a folder has no attribute */
+        return (void)fuse_reply_err(req, res == EISDIR ? -no_such_xattr(name) : res);
     char value[PATH_MAX + 1];
     int len = format_xattr(fs_of(req), w, name, value, sizeof value);
     if (len < 0)

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuse_compat.h"
+
 enum {
     KEY_HELP,
     KEY_VERSION,
@@ -21,6 +23,7 @@ enum {
     KEY_DIGEST,
     KEY_STATE,
     KEY_NOSTATE,
+    KEY_IO_URING,
 };
 
 /* Non-option arguments, gathered before we know what they are. */
@@ -50,6 +53,7 @@ static const struct fuse_opt option_spec[] = {
     FUSE_OPT_KEY("digest", KEY_DIGEST),
     FUSE_OPT_KEY("state=", KEY_STATE),
     FUSE_OPT_KEY("nostate", KEY_NOSTATE),
+    FUSE_OPT_KEY("io_uring", KEY_IO_URING),
     FUSE_OPT_END,
 };
 
@@ -122,6 +126,8 @@ static const struct {
     {KEY_EXTEND, offsetof(struct slicefs_options, extend), 0},
     {KEY_DIGEST, offsetof(struct slicefs_options, digest), 0},
     {KEY_NOSTATE, offsetof(struct slicefs_options, no_state), 0},
+    /* libfuse 3.18 takes it too; an older one would refuse it (fuse_compat.h) */
+    {KEY_IO_URING, offsetof(struct slicefs_options, io_uring), SLICEFS_HAVE_IO_URING},
 };
 
 /* fuse_opt callback: 0 drops the argument, 1 keeps it for libfuse. */
@@ -278,6 +284,8 @@ void options_print_help(const char *program)
            "    -o state=FILE|FOLDER     where per-window times and digests are kept (default:\n"
            "                             $XDG_STATE_HOME/slicefs, ~/.local/state/slicefs)\n"
            "    -o nostate               no state: windows show the backing file's times\n"
+           "    -o io_uring              FUSE over io_uring where libfuse (3.18) and the kernel\n"
+           "                             (fuse enable_uring=Y) offer it; else /dev/fuse (logged)\n"
            "    --list                   print the windows as a window table; mount nothing\n"
            "    --digest                 print every window's SHA-256 (sha256sum -c format)\n"
            "    -h   --help              print this help\n"

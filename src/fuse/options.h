@@ -43,6 +43,7 @@ struct slicefs_options {
     bool digest;                   /* --digest: print every window's SHA-256, mount nothing */
     char *state;                   /* -o state=FILE|FOLDER, or NULL: the default folder */
     bool no_state;                 /* -o nostate */
+    bool io_uring;                 /* -o io_uring: FUSE over io_uring where offered */
     bool show_help;
     bool show_version;
     struct fuse_args args; /* what is left, for libfuse */

@@ -112,8 +112,10 @@ static int transfer(const char *cmd, const char *file, const char *off_text, con
     long long off = strtoll(off_text, NULL, 0);
     size_t count = strtoull(count_text, NULL, 0);
     bool writing = strcmp(cmd, "pwrite") == 0;
-    char *buf = malloc(count ? count : 1);
-    if (buf == NULL)
+    /* Page-aligned, as dd's: a direct-I/O request then spans exactly the
+     * pages of its bytes (test_write_only counts them). */
+    void *buf = NULL;
+    if (posix_memalign(&buf, 4096, count ? count : 1) != 0)
         return 2;
     memset(buf, byte_text ? byte_text[0] : 'x', count);
     int fd = open(file, writing ? O_WRONLY : O_RDONLY);
