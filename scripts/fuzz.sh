@@ -18,7 +18,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-60}
-all=(fuzz_size_parse fuzz_window_spec fuzz_table fuzz_partitions)
+all=(fuzz_size_parse fuzz_window_spec fuzz_table fuzz_partitions fuzz_archive)
 
 merge=false
 names=()
@@ -93,6 +93,7 @@ for name in "${names[@]}"; do
     cp -r "$root/fuzz/corpus/$name/." "$corpus/"
     max_len=4096
     [ "$name" = fuzz_partitions ] && max_len=65536
+    [ "$name" = fuzz_archive ] && max_len=131072 # an ISO's descriptors start at 32 KiB
     echo "== $name: fuzzing for ${seconds}s from $(find "$corpus" -type f | wc -l) seed(s)"
     start=$(date +%s)
     # shellcheck disable=SC2086 # FUZZ_ARGS is a list of flags

@@ -32,6 +32,8 @@ packages=(
     fdisk                              # sfdisk, to make test images
     libcmocka-dev                      # unit tests
     fio attr                           # integration tests (fio, getfattr/setfattr) and benchmarks
+    tar zip unzip                      # archives for layout=archive (test_archive)
+    archivemount                       # the comparison in scripts/bench-archive.sh
     rsync restic borgbackup xxhash     # backups with real tools (test_backup_tools), xxhsum (bench)
     util-linux mount                   # setpriv, unshare, partx; mount (test_fstab)
     procps                             # ps, pgrep

@@ -6,7 +6,8 @@
  * through a cow overlay, the other cow windows. The front end drops those
  * windows' cached pages. Entries of one backing file are sorted by offset;
  * a query costs O(log n) plus the windows it finds, and nothing for a
- * backing file with a single window. Built once; read-only afterwards.
+ * backing file with a single window. A window of several extents has an
+ * entry per extent that is not a hole. Built once; read-only afterwards.
  */
 #ifndef SLICEFS_OVERLAP_INDEX_H
 #define SLICEFS_OVERLAP_INDEX_H
@@ -21,6 +22,7 @@
 struct overlap_entry {
     uint64_t offset; /* in the backing file */
     uint64_t length;
+    uint64_t start; /* where offset lies in the window (an extent of several) */
     uint64_t ino;
     bool cow;
 };

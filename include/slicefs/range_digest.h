@@ -47,6 +47,22 @@ int range_digest_until(int fd, uint64_t off, uint64_t len, enum digest_kind kind
  * lost page is -EIO). Returns 0 or -EIO. */
 int memory_digest(const unsigned char *p, uint64_t len, enum digest_kind kind, unsigned char *out);
 
+/* One piece of a concatenation: len bytes at off of the file fd, or of
+ * memory mem (read through guarded_copy), or zeros (fd < 0, mem NULL). */
+struct digest_piece {
+    int fd;
+    const unsigned char *mem;
+    uint64_t off;
+    uint64_t len;
+};
+
+/* The digest of the concatenation of count pieces, as range_digest would
+ * give for those bytes in one file (the 1 MiB blocks run across pieces).
+ * Returns 0, -EIO (a file ends before its piece does, a lost page),
+ * -ECANCELED (*stop became true; stop may be NULL), or a negative errno. */
+int pieces_digest(const struct digest_piece *pieces, size_t count, enum digest_kind kind,
+                  unsigned char *out, uint64_t *bytes_read, const atomic_bool *stop);
+
 /* Lowercase hex of a digest of size bytes into text (2 * size + 1). */
 void digest_hex(const unsigned char *digest, size_t size, char *text);
 

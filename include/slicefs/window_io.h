@@ -21,6 +21,15 @@
  *               like a write, count capped so the reply's 32-bit size holds;
  *   sync        the backing range the window covers.
  *
+ * A window of several extents (window_table.h) has a fixed length; every
+ * rule above holds for it as a whole, and the front end walks a span
+ * extent by extent with wio_piece() (an O(log extents) look-up, then the
+ * next extents in order). A hole extent reads zeros (wio_zeros); a write
+ * that starts in one fails with ENOSPC (no bytes stand behind it) and one
+ * that reaches one is cut short there; truncation and punching leave it a
+ * hole; SEEK_HOLE finds it. copy_file_range moves at most one extent's
+ * worth per call (a short count, which callers repeat).
+ *
  * Invariant (asserted): every span returned lies inside the mapping that
  * serves the window: w->offset + off + count <= map_len. A window that
  * follows its file's size never reaches past its file's mapping, however
@@ -114,7 +123,29 @@ bool wio_copy_by_fd(const struct window *in, uint64_t off_in, const struct windo
 int wio_sync(const struct window *w, uint64_t off, uint64_t count);
 
 /* The mapped bytes of span of w: for a span that wio_read, wio_write or
- * wio_copy returned. */
+ * wio_copy returned, of a window of one extent (or inside one extent). */
 unsigned char *wio_data(const struct window *w, const struct wio_span *span);
+
+/* The part of a span that lies in one extent. */
+struct wio_piece {
+    uint64_t off;            /* in the window */
+    uint64_t count;          /* > 0 */
+    struct backing *backing; /* the extent's backing file */
+    uint64_t backing_off;    /* where off lies in it (0 for a hole) */
+    unsigned char *data;     /* off's byte in the mapping; NULL for a hole */
+    bool hole;
+};
+
+/* The piece of [off, off + count) of w that starts at off: all of it for a
+ * window of one extent, else up to the end of the extent that holds off.
+ * off < window_length(w), count > 0 and off + count <= window_length(w):
+ * a span that wio_read, wio_write, wio_copy or wio_sync clipped. */
+void wio_piece(const struct window *w, uint64_t off, uint64_t count, struct wio_piece *piece);
+
+/* At least WIO_ZEROS_MIN bytes of zeros to reply a hole from (read-only,
+ * mapped once, never written); *len says how many. NULL if they cannot be
+ * mapped. */
+#define WIO_ZEROS_MIN ((size_t)1 << 20)
+const unsigned char *wio_zeros(size_t *len);
 
 #endif

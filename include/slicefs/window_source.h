@@ -32,6 +32,11 @@ struct window_source {
                        struct window_table *table, struct sfs_error *err);
 };
 
+/* Reports through ctx->warn (if any) an entry that source origin skips:
+ * "ORIGIN: " and the formatted text. */
+void source_warn(const struct source_context *ctx, const char *origin, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* The source whose option option ("NAME=VALUE") is, with *value pointing
  * at VALUE; NULL when no source has that name. */
 const struct window_source *window_source_for_option(const char *option, const char **value);
@@ -52,6 +57,13 @@ extern const struct window_source source_layout;
  * as the kernel and partx number them), origin naming the option. */
 int source_partitions_add(const char *origin, const struct source_context *ctx,
                           struct window_table *table, struct sfs_error *err);
+
+/* layout=archive: the members of the default backing file, an uncompressed
+ * tar archive, a zip archive's stored members or an ISO 9660 image's
+ * files, as windows (and symbolic links) at their paths;
+ * what cannot be served is warned of through ctx->warn and skipped. */
+int source_archive_add(const char *origin, const struct source_context *ctx,
+                       struct window_table *table, struct sfs_error *err);
 
 /* No window source given: the whole backing file, named after its base name. */
 extern const struct window_source source_whole_file;

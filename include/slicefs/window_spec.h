@@ -33,6 +33,7 @@ struct window_spec {
     uint64_t offset;
     uint64_t length; /* meaningless when to_end */
     bool to_end;     /* LENGTH was "end" */
+    bool hole;       /* OFFSET was "hole": LENGTH bytes of zeros, no backing bytes */
     enum window_mode mode;
     enum window_truncate truncate;
     char *origin; /* where it was declared, for messages: "window=...", "FILE:LINE" */
@@ -69,7 +70,8 @@ int window_spec_parse(const char *text, const char *origin, struct window_spec *
                       struct sfs_error *err);
 
 /* Fills *out from already separated fields (shared by every source).
- * length_text may be "end"; mode_text may be NULL. Returns 0 or -1. */
+ * offset_text may be "hole" (then length_text may not be "end"),
+ * length_text "end"; mode_text may be NULL. Returns 0 or -1. */
 int window_spec_from_fields(const char *path, const char *offset_text, const char *length_text,
                             const char *mode_text, const char *backing_path, const char *origin,
                             struct window_spec *out, struct sfs_error *err);

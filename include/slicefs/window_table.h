@@ -15,11 +15,27 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "slicefs/backing.h"
 #include "slicefs/error.h"
 #include "slicefs/window_rule.h"
 #include "slicefs/window_spec.h"
+
+/* One extent of a window made of several (consecutive table lines with one
+ * PATH, a sparse archive member): bytes [start, start + length) of the
+ * window are bytes [offset, offset + length) of backing, or zeros when hole
+ * (then offset is 0 and backing only names the file the line declared).
+ * The extents of a window are in order and adjoin: extent k + 1 starts at
+ * start + length of extent k, the first at 0. */
+struct window_extent {
+    struct backing *backing;
+    uint64_t offset; /* in the backing file */
+    uint64_t length;
+    uint64_t start; /* in the window */
+    bool hole;      /* reads zeros; a write there fails with ENOSPC */
+    bool to_end;    /* declared with LENGTH "end": to the end of its file at mount */
+};
 
 struct window {
     char *path;
@@ -31,6 +47,17 @@ struct window {
     enum window_mode mode;         /* ro, rw or cow */
     enum window_truncate truncate; /* zero or ignore, never the default */
     char *origin;                  /* where it was declared, for messages */
+    /* A window of several extents (or of one hole): extents[0 ..
+     * extent_count); backing, offset and length are then those of the
+     * first extent, the whole length and a fixed size (follows_size is
+     * false: an "end" extent is measured when the table is mapped). NULL
+     * for a window of one extent (backing, offset, length). */
+    struct window_extent *extents;
+    uint32_t extent_count;
+    bool masked;       /* an archive member: shows at most mode_mask of the backing file's bits */
+    mode_t mode_mask;  /* the member's own bits (07777) */
+    int64_t mtime_ns;  /* 0, or the time a new window record starts from (an archive member) */
+    char *link_target; /* a symbolic link (an archive member) to this, or NULL: a file */
 };
 
 /* The window's length now: a window that follows its backing file's size
@@ -77,6 +104,37 @@ void window_table_init(struct window_table *table, bool read_only);
  * spec->origin. */
 int window_table_add(struct window_table *table, const struct window_spec *spec,
                      const char *default_backing, struct sfs_error *err);
+
+/* Appends spec as the next extent of the table's last window, which has
+ * the same path (consecutive lines of a window table): in its own backing
+ * file (or default_backing), or a hole when spec->hole. An extent whose
+ * LENGTH is "end" runs to the end of its file as mapped (a split image:
+ * every part "end"); the window's length is then fixed. Refuses a mode
+ * other than the window's, more than WINDOW_MAX_EXTENTS extents, a total
+ * past 2^63-1. Returns 0, or -1 with a message naming
+ * spec->origin. */
+int window_table_extend(struct window_table *table, const struct window_spec *spec,
+                        const char *default_backing, struct sfs_error *err);
+
+/* window_table_extend on a backing file the table already holds. */
+int window_table_extend_on(struct window_table *table, const struct window_spec *spec,
+                           struct backing *b, struct sfs_error *err);
+
+/* The most extents one window may have. */
+#define WINDOW_MAX_EXTENTS (1u << 20)
+
+/* Appends a symbolic link at path to target (an archive member), shown
+ * with backing b's identity and owner. Returns 0 or -1 with a message. */
+int window_table_add_link(struct window_table *table, const char *path, const char *target,
+                          struct backing *b, const char *origin, struct sfs_error *err);
+
+/* The extent of w that holds byte off (< window_length(w)) of a window of
+ * several extents: a binary search, O(log extents). */
+const struct window_extent *window_extent_at(const struct window *w, uint64_t off);
+
+/* The first byte of extent e of w in the mapping that serves it (NULL for
+ * a hole or an empty backing file). */
+unsigned char *window_extent_data(const struct window *w, const struct window_extent *e);
 
 /* window_table_add, then window_spec_free(spec), whatever the result: for
  * sources that parse a spec only to add it. */

@@ -204,6 +204,29 @@ int range_digest(int fd, uint64_t off, uint64_t len, enum digest_kind kind, unsi
     return range_digest_until(fd, off, len, kind, out, bytes_read, NULL);
 }
 
+/* Adds n bytes just read (one block) to h: their XXH3-64 for XXH128, the
+ * bytes themselves for SHA-256. */
+static void hash_block_read(struct hasher *h, const unsigned char *buf, uint64_t n)
+{
+    if (h->kind == DIGEST_XXH128) {
+        unsigned char le[8];
+        block_hash(buf, (size_t)n, le);
+        hasher_update(h, le, sizeof le);
+    } else {
+        hasher_update(h, buf, (size_t)n);
+    }
+}
+
+/* Ends a digest: into out when res is 0, else only frees. Returns res. */
+static int hasher_finish(struct hasher *h, int res, unsigned char *out)
+{
+    if (res < 0)
+        hasher_free(h);
+    else
+        hasher_final(h, out);
+    return res;
+}
+
 int range_digest_until(int fd, uint64_t off, uint64_t len, enum digest_kind kind,
                        unsigned char *out, uint64_t *bytes_read, const atomic_bool *stop)
 {
@@ -241,27 +264,19 @@ int range_digest_until(int fd, uint64_t off, uint64_t len, enum digest_kind kind
             res = -ENOMEM;
             break;
         }
-        if (kind == DIGEST_XXH128) {
+        if (is_hole && kind == DIGEST_XXH128) {
             unsigned char le[8];
-            if (is_hole)
-                zero_block_hash(n, le);
-            else if ((res = read_block(fd, buf, pos, n, end, &data, &hole, bytes_read)) == 0)
-                block_hash(buf, (size_t)n, le);
+            zero_block_hash(n, le);
             hasher_update(&h, le, sizeof le);
         } else if (is_hole) {
             hasher_zeros(&h, n);
         } else if ((res = read_block(fd, buf, pos, n, end, &data, &hole, bytes_read)) == 0) {
-            hasher_update(&h, buf, (size_t)n);
+            hash_block_read(&h, buf, n);
         }
         pos += n;
     }
     free(buf);
-    if (res < 0) {
-        hasher_free(&h);
-        return res;
-    }
-    hasher_final(&h, out);
-    return 0;
+    return hasher_finish(&h, res, out);
 }
 
 struct memory_job {
@@ -315,4 +330,71 @@ void digest_hex(const unsigned char *digest, size_t size, char *text)
         text[2 * i + 1] = hex[digest[i] & 15];
     }
     text[2 * size] = '\0';
+}
+
+/* Fills buf with n bytes of the concatenation from piece *k, *in bytes into
+ * it, and advances both. Returns 0 or a negative errno. */
+static int fill_from_pieces(const struct digest_piece *pieces, size_t count, size_t *k,
+                            uint64_t *in, unsigned char *buf, uint64_t n, uint64_t *bytes_read)
+{
+    for (uint64_t done = 0; done < n;) {
+        if (*k >= count)
+            return -EIO;
+        const struct digest_piece *p = &pieces[*k];
+        uint64_t take = p->len - *in < n - done ? p->len - *in : n - done;
+        if (take > 0 && p->mem != NULL) {
+            int res = guarded_copy(buf + done, p->mem + p->off + *in, (size_t)take);
+            if (res < 0)
+                return res;
+        } else if (take > 0 && p->fd >= 0) {
+            ssize_t got = pread(p->fd, buf + done, (size_t)take, (off_t)(p->off + *in));
+            if (got < 0)
+                return -errno;
+            if (got == 0)
+                return -EIO; /* the file ends before the piece */
+            take = (uint64_t)got;
+            if (bytes_read != NULL)
+                __atomic_fetch_add(bytes_read, take, __ATOMIC_RELAXED);
+        } else if (take > 0) {
+            memset(buf + done, 0, (size_t)take);
+        }
+        done += take;
+        *in += take;
+        if (*in == p->len) {
+            (*k)++;
+            *in = 0;
+        }
+    }
+    return 0;
+}
+
+int pieces_digest(const struct digest_piece *pieces, size_t count, enum digest_kind kind,
+                  unsigned char *out, uint64_t *bytes_read, const atomic_bool *stop)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (pieces[i].len > UINT64_MAX - total)
+            return -EINVAL;
+        total += pieces[i].len;
+    }
+    struct hasher h;
+    int res = hasher_init(&h, kind);
+    unsigned char *buf = res == 0 ? malloc(BLOCK_BYTES) : NULL;
+    if (res == 0 && buf == NULL)
+        res = -ENOMEM;
+    size_t k = 0;
+    uint64_t in = 0;
+    for (uint64_t pos = 0; pos < total && res == 0;) {
+        uint64_t n = total - pos < BLOCK_BYTES ? total - pos : BLOCK_BYTES;
+        if (stop != NULL && atomic_load(stop)) {
+            res = -ECANCELED;
+            break;
+        }
+        res = fill_from_pieces(pieces, count, &k, &in, buf, n, bytes_read);
+        if (res == 0)
+            hash_block_read(&h, buf, n);
+        pos += n;
+    }
+    free(buf);
+    return hasher_finish(&h, res, out);
 }

@@ -1,4 +1,5 @@
-/* source_layout.c - layout=chunks:SIZE and layout=partitions. */
+/* source_layout.c - layout=chunks:SIZE, layout=partitions and
+ * layout=archive. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +33,11 @@ static int add_windows(const char *arg, const struct source_context *ctx,
         res = add_chunks(arg + strlen("chunks:"), origin, ctx, table, err);
     else if (strcmp(arg, "partitions") == 0)
         res = source_partitions_add(origin, ctx, table, err);
+    else if (strcmp(arg, "archive") == 0)
+        res = source_archive_add(origin, ctx, table, err);
     else
-        res = sfs_error_set(err, "%s: unknown layout '%s' (use chunks:SIZE or partitions)", origin,
-                            arg);
+        res = sfs_error_set(err, "%s: unknown layout '%s' (use chunks:SIZE, partitions or archive)",
+                            origin, arg);
     free(origin);
     return res;
 }

@@ -5,7 +5,6 @@
  * or overlaps an earlier one gives a warning and is skipped. */
 #include <blkid/blkid.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,23 +21,6 @@ static int compare_offsets(const void *a, const void *b)
 {
     const struct partition *pa = a, *pb = b;
     return pa->offset < pb->offset ? -1 : pa->offset > pb->offset;
-}
-
-static void warn(const struct source_context *ctx, const char *origin, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void warn(const struct source_context *ctx, const char *origin, const char *fmt, ...)
-{
-    if (ctx->warn == NULL)
-        return;
-    char text[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    char message[600];
-    snprintf(message, sizeof message, "%s: %s", origin, text);
-    ctx->warn(message);
 }
 
 /* Probes the open backing file b with the given logical sector size (0:
@@ -87,20 +69,20 @@ static int probe(const struct backing *b, unsigned sector_size, const char *orig
         blkid_loff_t start = blkid_partition_get_start(par); /* 512-byte sectors */
         blkid_loff_t size = blkid_partition_get_size(par);
         if (number <= 0 || start < 0 || size < 0) {
-            warn(ctx, origin, "entry %d has a negative start, size or number; skipped", i);
+            source_warn(ctx, origin, "entry %d has a negative start, size or number; skipped", i);
             continue;
         }
         uint64_t s = (uint64_t)start, n = (uint64_t)size;
         if (n == 0) {
-            warn(ctx, origin, "p%d is empty (start sector %" PRIu64 ", 0 sectors); skipped", number,
-                 s);
+            source_warn(ctx, origin, "p%d is empty (start sector %" PRIu64 ", 0 sectors); skipped",
+                        number, s);
             continue;
         }
         if (s > file_size / 512 || n > file_size / 512 - s) {
-            warn(ctx, origin,
-                 "p%d (sectors %" PRIu64 "+%" PRIu64 ") runs past the end of '%s' (%" PRIu64
-                 " sectors); skipped",
-                 number, s, n, path, file_size / 512);
+            source_warn(ctx, origin,
+                        "p%d (sectors %" PRIu64 "+%" PRIu64 ") runs past the end of '%s' (%" PRIu64
+                        " sectors); skipped",
+                        number, s, n, path, file_size / 512);
             continue;
         }
         parts[count++] = (struct partition){number, s * 512, n * 512};
@@ -138,7 +120,7 @@ int source_partitions_add(const char *origin, const struct source_context *ctx,
     if (count < 0)
         return -1;
     if (entries == 0) {
-        warn(ctx, origin, "no partition table found in '%s'", path);
+        source_warn(ctx, origin, "no partition table found in '%s'", path);
         sfs_error_set(ctx->found_nothing, "%s: no partition table found in '%s'", origin, path);
     }
 
@@ -149,10 +131,10 @@ int source_partitions_add(const char *origin, const struct source_context *ctx,
     for (int i = 0; i < count && res == 0; i++) {
         const struct partition *p = &parts[i];
         if (i > 0 && p->offset < end_of_previous) {
-            warn(ctx, origin,
-                 "p%d (bytes %" PRIu64 "+%" PRIu64 ") overlaps another partition; "
-                 "skipped",
-                 p->number, p->offset, p->length);
+            source_warn(ctx, origin,
+                        "p%d (bytes %" PRIu64 "+%" PRIu64 ") overlaps another partition; "
+                        "skipped",
+                        p->number, p->offset, p->length);
             continue;
         }
         end_of_previous = p->offset + p->length;

@@ -1,4 +1,5 @@
-/* source_table.c - table=FILE: one window per line of a window table. */
+/* source_table.c - table=FILE: one window per line of a window table;
+ * consecutive lines with the same PATH are the extents of one window. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -20,8 +21,10 @@ static char *resolve_backing(const char *table_path, const char *backing)
     return joined;
 }
 
+/* Adds the window (or, when its PATH is *previous, the extent) that line
+ * declares; *previous becomes its PATH. */
 static int add_line(const char *table_path, char *line, const char *origin,
-                    const struct source_context *ctx, struct window_table *table,
+                    const struct source_context *ctx, struct window_table *table, char **previous,
                     struct sfs_error *err)
 {
     static const char *const names[] = {"PATH", "OFFSET", "LENGTH"};
@@ -44,7 +47,20 @@ static int add_line(const char *table_path, char *line, const char *origin,
     int res = window_spec_from_fields(fields[0], fields[1], fields[2], fields[3], backing, origin,
                                       &spec, err);
     free(backing);
-    return res < 0 ? -1 : window_table_take(table, &spec, ctx->default_backing, err);
+    if (res < 0)
+        return -1;
+    if (*previous != NULL && strcmp(*previous, spec.path) == 0) {
+        res = window_table_extend(table, &spec, ctx->default_backing, err);
+        window_spec_free(&spec);
+        return res;
+    }
+    free(*previous);
+    *previous = strdup(spec.path);
+    if (*previous == NULL) {
+        window_spec_free(&spec);
+        return sfs_error_set(err, "%s: out of memory", origin);
+    }
+    return window_table_take(table, &spec, ctx->default_backing, err);
 }
 
 static int add_windows(const char *arg, const struct source_context *ctx,
@@ -55,7 +71,7 @@ static int add_windows(const char *arg, const struct source_context *ctx,
         return sfs_error_set(err, "table=%s: %s", arg, strerror(errno));
 
     int res = 0;
-    char *line = NULL;
+    char *line = NULL, *previous = NULL;
     size_t capacity = 0;
     ssize_t len;
     for (unsigned long number = 1; res == 0 && (len = getline(&line, &capacity, file)) >= 0;
@@ -72,11 +88,12 @@ static int add_windows(const char *arg, const struct source_context *ctx,
             line[--len] = '\0';
         if (len > 0 && line[len - 1] == '\r')
             line[--len] = '\0';
-        res = add_line(arg, line, origin, ctx, table, err);
+        res = add_line(arg, line, origin, ctx, table, &previous, err);
     }
     if (res == 0 && ferror(file))
         res = sfs_error_set(err, "table=%s: %s", arg, strerror(errno));
     free(line);
+    free(previous);
     fclose(file);
     return res;
 }

@@ -96,6 +96,30 @@ static void warn_of(void (*warn)(const char *), const char *path, const char *wh
 }
 
 /* Opens and checks the old state at path. A missing one is no warning. */
+static int compare_sections(const void *a, const void *b)
+{
+    const struct state_section_entry *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* The old section with key (the first of them), or NULL. */
+static const struct state_section_entry *find_old_section(const struct old_state *old, uint64_t key)
+{
+    size_t lo = 0, hi = old->fd >= 0 ? (size_t)old->header.section_count : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (old->sections[mid].key < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return old->fd >= 0 && lo < old->header.section_count && old->sections[lo].key == key
+               ? &old->sections[lo]
+               : NULL;
+}
+
 static void load_old(struct old_state *old, const char *path, const struct file_identity *id,
                      void (*warn)(const char *))
 {
@@ -148,6 +172,10 @@ static void load_old(struct old_state *old, const char *path, const struct file_
         if (e->first > h->record_count || e->count > h->record_count - e->first)
             snprintf(why, sizeof why, "has a section past its records");
     }
+    /* Sorted by key, for the look-up of each new section (a mount of
+     * 100,000 windows would otherwise compare every pair). */
+    if (why[0] == '\0' && h->section_count > 1)
+        qsort(old->sections, (size_t)h->section_count, sizeof *old->sections, compare_sections);
     if (why[0] != '\0') {
         warn_of(warn, path, why);
         close(old->fd);
@@ -257,31 +285,57 @@ int state_file_open(struct state_file *sf, const char *path, const struct file_i
         sfs_error_set(err, "state file '%s': %s", sf->temp_path, strerror(errno));
         goto fail;
     }
-    /* The header stays zero (not a state) until state_file_commit. */
+    /* The header stays zero (not a state) until state_file_commit. The
+     * section entries go in one write; the records of the sections an old
+     * state knew are copied in runs (consecutive sections of one mount
+     * are consecutive in both files). */
+    struct state_section_entry *entries =
+        calloc(section_count ? section_count : 1, sizeof *entries);
+    if (entries == NULL) {
+        sfs_error_set(err, "out of memory");
+        goto fail;
+    }
+    uint64_t run_old = 0, run_new = 0, run_count = 0;
+    int res = 0;
     sf->all_copied = old.fd >= 0;
-    for (size_t i = 0; i < section_count; i++) {
-        bool copied = false;
-        struct state_section_entry e = {sections[i].key, sections[i].first, sections[i].count, 0};
-        if (pwrite(sf->fd, &e, sizeof e, (off_t)(sizeof(struct state_header) + i * sizeof e)) !=
-            (ssize_t)sizeof e) {
-            sfs_error_set(err, "state file '%s': %s", sf->temp_path, strerror(errno));
-            goto fail;
+    for (size_t i = 0; i < section_count && res == 0; i++) {
+        entries[i] =
+            (struct state_section_entry){sections[i].key, sections[i].first, sections[i].count, 0};
+        const struct state_section_entry *o = find_old_section(&old, sections[i].key);
+        sf->all_copied &= o != NULL && o->count >= sections[i].count;
+        if (o == NULL)
+            continue;
+        uint64_t n = o->count < sections[i].count ? o->count : sections[i].count;
+        if (run_count > 0 && o->first == run_old + run_count &&
+            sections[i].first == run_new + run_count) {
+            run_count += n;
+            continue;
         }
-        for (uint64_t j = 0; old.fd >= 0 && j < old.header.section_count; j++) {
-            const struct state_section_entry *o = &old.sections[j];
-            if (o->key != sections[i].key)
-                continue;
-            uint64_t n = o->count < sections[i].count ? o->count : sections[i].count;
-            int res = copy_records(&old, sf->fd, o->first, sections[i].first, n, section_count);
-            if (res < 0) {
-                sfs_error_set(err, "state file '%s': copying records: %s", sf->temp_path,
-                              strerror(-res));
-                goto fail;
-            }
-            copied = n == sections[i].count;
+        if (run_count > 0)
+            res = copy_records(&old, sf->fd, run_old, run_new, run_count, section_count);
+        run_old = o->first;
+        run_new = sections[i].first;
+        run_count = n;
+    }
+    if (res == 0 && run_count > 0)
+        res = copy_records(&old, sf->fd, run_old, run_new, run_count, section_count);
+    if (res < 0) {
+        free(entries);
+        sfs_error_set(err, "state file '%s': copying records: %s", sf->temp_path, strerror(-res));
+        goto fail;
+    }
+    size_t entry_bytes = section_count * sizeof *entries, written = 0;
+    while (written < entry_bytes) {
+        ssize_t n = pwrite(sf->fd, (const char *)entries + written, entry_bytes - written,
+                           (off_t)(sizeof(struct state_header) + written));
+        if (n <= 0)
             break;
-        }
-        sf->all_copied &= copied;
+        written += (size_t)n;
+    }
+    free(entries);
+    if (written < entry_bytes) {
+        sfs_error_set(err, "state file '%s': %s", sf->temp_path, strerror(errno ? errno : EIO));
+        goto fail;
     }
     sf->stamp_matches = old.fd >= 0 && old.header.size == stamp_now->size &&
                         old.header.mtime_ns == stamp_now->mtime_ns &&

@@ -1,6 +1,8 @@
 /* window_source.c - the window sources, found by the name of their option. */
 #include "slicefs/window_source.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Every source an option selects: a new source is one file and one line. */
@@ -20,4 +22,18 @@ const struct window_source *window_source_for_option(const char *option, const c
         }
     }
     return NULL;
+}
+
+void source_warn(const struct source_context *ctx, const char *origin, const char *fmt, ...)
+{
+    if (ctx->warn == NULL)
+        return;
+    char text[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    char message[1024];
+    snprintf(message, sizeof message, "%s: %s", origin, text);
+    ctx->warn(message);
 }

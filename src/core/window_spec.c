@@ -118,8 +118,12 @@ int window_spec_from_fields(const char *path, const char *offset_text, const cha
 
     if (window_path_check(path, err) < 0)
         return sfs_error_prefix(err, "%s: PATH", origin);
-    if (size_parse(offset_text, &spec.offset, err) < 0)
+    if (strcmp(offset_text, "hole") == 0)
+        spec.hole = true;
+    else if (size_parse(offset_text, &spec.offset, err) < 0)
         return sfs_error_prefix(err, "%s: OFFSET", origin);
+    if (strcmp(length_text, "end") == 0 && spec.hole)
+        return sfs_error_set(err, "%s: LENGTH: a hole cannot be \"end\" long", origin);
     if (strcmp(length_text, "end") == 0)
         spec.to_end = true;
     else if (size_parse(length_text, &spec.length, err) < 0)

@@ -96,6 +96,8 @@ static int resolve_extent_on(struct window_table *table, const struct window_spe
                              struct backing *b, struct extent *out, struct sfs_error *err)
 {
     uint64_t length = spec->length;
+    if (spec->hole)
+        goto mode; /* no bytes of b: nothing to check against its size */
     if (table->extend && !b->is_block_device) {
         /* Grown at window_table_map(), once everything has been checked. */
         uint64_t need = spec->offset + (spec->to_end ? 0 : length);
@@ -117,6 +119,7 @@ static int resolve_extent_on(struct window_table *table, const struct window_spe
             spec->origin, (unsigned long long)spec->offset, (unsigned long long)length,
             (unsigned long long)(spec->offset + length), b->path, (unsigned long long)size);
 
+mode:;
     enum window_mode mode = resolve_mode(table, spec->mode, b);
     if (mode == WINDOW_MODE_RW && !b->writable)
         return sfs_error_set(err, "%s: MODE: rw, but '%s' cannot be opened for writing",
@@ -167,21 +170,60 @@ int window_table_take(struct window_table *table, struct window_spec *spec,
     return res;
 }
 
+/* Makes room for one more window. Returns it (zeroed) or NULL. */
+static struct window *new_window(struct window_table *table)
+{
+    if (table->count == table->capacity) {
+        size_t capacity = table->capacity ? table->capacity * 2 : 16;
+        struct window *grown = realloc(table->windows, capacity * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        table->windows = grown;
+        table->capacity = capacity;
+    }
+    struct window *w = &table->windows[table->count];
+    memset(w, 0, sizeof *w);
+    return w;
+}
+
+/* Appends extent e to w's extents (making the array of a window of one
+ * extent first). Returns 0 or -1 (out of memory). */
+static int append_extent(struct window *w, const struct window_extent *e)
+{
+    if (w->extents == NULL) {
+        w->extents = malloc(sizeof *w->extents);
+        if (w->extents == NULL)
+            return -1;
+        w->extents[0] =
+            (struct window_extent){w->backing, w->offset, w->length, 0, false, w->to_end};
+        w->extent_count = 1;
+    }
+    /* Grown in powers of two. */
+    uint32_t n = w->extent_count;
+    if ((n & (n - 1)) == 0) {
+        struct window_extent *grown = realloc(w->extents, 2 * (size_t)n * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        w->extents = grown;
+    }
+    w->extents[n] = *e;
+    w->extents[n].start = w->length;
+    w->extent_count = n + 1;
+    w->length += e->length;
+    w->to_end = false; /* the extents say which were "end" */
+    w->follows_size = false;
+    return 0;
+}
+
 int window_table_add_on(struct window_table *table, const struct window_spec *spec,
                         struct backing *b, struct sfs_error *err)
 {
     struct extent extent;
     if (resolve_extent_on(table, spec, b, &extent, err) < 0)
         return -1;
-    if (table->count == table->capacity) {
-        size_t capacity = table->capacity ? table->capacity * 2 : 16;
-        struct window *grown = realloc(table->windows, capacity * sizeof *grown);
-        if (grown == NULL)
-            return sfs_error_set(err, "%s: out of memory", spec->origin);
-        table->windows = grown;
-        table->capacity = capacity;
-    }
-    struct window *w = &table->windows[table->count];
+    struct window *w = new_window(table);
+    if (w == NULL)
+        return sfs_error_set(err, "%s: out of memory", spec->origin);
     w->path = strdup(spec->path);
     w->origin = strdup(spec->origin);
     if (w->path == NULL || w->origin == NULL) {
@@ -191,13 +233,99 @@ int window_table_add_on(struct window_table *table, const struct window_spec *sp
     }
     w->backing = extent.backing;
     w->offset = spec->offset;
-    w->length = extent.length;
+    w->length = spec->hole ? 0 : extent.length;
     w->to_end = spec->to_end;
     w->mode = extent.mode;
     w->truncate = extent.truncate;
     w->follows_size = spec->to_end && extent.mode != WINDOW_MODE_COW;
+    if (spec->hole) {
+        /* A window that is one hole is a window of one hole extent. */
+        struct window_extent hole = {b, 0, extent.length, 0, true, false};
+        w->extents = malloc(sizeof *w->extents);
+        if (w->extents == NULL) {
+            free(w->path);
+            free(w->origin);
+            return sfs_error_set(err, "%s: out of memory", spec->origin);
+        }
+        w->extents[0] = hole;
+        w->extent_count = 1;
+        w->length = extent.length;
+    }
     table->count++;
     return 0;
+}
+
+int window_table_extend(struct window_table *table, const struct window_spec *spec,
+                        const char *default_backing, struct sfs_error *err)
+{
+    assert(table->count > 0 && strcmp(table->windows[table->count - 1].path, spec->path) == 0);
+    struct window *w = &table->windows[table->count - 1];
+    struct backing *b = spec->hole && spec->backing_path == NULL && default_backing == NULL
+                            ? w->backing
+                            : backing_of(table, spec, default_backing, err);
+    return b == NULL ? -1 : window_table_extend_on(table, spec, b, err);
+}
+
+int window_table_extend_on(struct window_table *table, const struct window_spec *spec,
+                           struct backing *b, struct sfs_error *err)
+{
+    assert(table->count > 0 && strcmp(table->windows[table->count - 1].path, spec->path) == 0);
+    struct window *w = &table->windows[table->count - 1];
+    if (w->extent_count >= WINDOW_MAX_EXTENTS)
+        return sfs_error_set(err, "%s: PATH: '%s' has too many extents (at most %u)", spec->origin,
+                             spec->path, WINDOW_MAX_EXTENTS);
+    struct extent extent;
+    if (resolve_extent_on(table, spec, b, &extent, err) < 0)
+        return -1;
+    if (extent.mode != w->mode)
+        return sfs_error_set(err, "%s: MODE: %s, but the window's first extent (%s) is %s",
+                             spec->origin, window_mode_name(extent.mode), w->origin,
+                             window_mode_name(w->mode));
+    if (extent.length > (uint64_t)INT64_MAX - w->length)
+        return sfs_error_set(err, "%s: LENGTH: the extents of '%s' add up past 2^63-1 bytes",
+                             spec->origin, spec->path);
+    struct window_extent e = {
+        b, spec->hole ? 0 : spec->offset, extent.length, 0, spec->hole, spec->to_end};
+    if (append_extent(w, &e) < 0)
+        return sfs_error_set(err, "%s: out of memory", spec->origin);
+    return 0;
+}
+
+int window_table_add_link(struct window_table *table, const char *path, const char *target,
+                          struct backing *b, const char *origin, struct sfs_error *err)
+{
+    struct window *w = new_window(table);
+    if (w == NULL)
+        return sfs_error_set(err, "%s: out of memory", origin);
+    w->path = strdup(path);
+    w->origin = strdup(origin);
+    w->link_target = strdup(target);
+    if (w->path == NULL || w->origin == NULL || w->link_target == NULL) {
+        free(w->path);
+        free(w->origin);
+        free(w->link_target);
+        return sfs_error_set(err, "%s: out of memory", origin);
+    }
+    w->backing = b;
+    w->mode = table->read_only || !b->writable ? WINDOW_MODE_RO : WINDOW_MODE_RW;
+    w->truncate = WINDOW_TRUNCATE_IGNORE;
+    table->count++;
+    return 0;
+}
+
+const struct window_extent *window_extent_at(const struct window *w, uint64_t off)
+{
+    assert(w->extents != NULL && w->extent_count > 0);
+    uint32_t lo = 0, hi = w->extent_count;
+    /* The last extent that starts at or before off. */
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (w->extents[mid].start <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return &w->extents[lo];
 }
 
 int window_table_add_chunks(struct window_table *table, const struct window_spec *spec,
@@ -236,8 +364,20 @@ static void settle_lengths(struct window_table *table)
 {
     for (size_t i = 0; i < table->count; i++) {
         struct window *w = &table->windows[i];
-        if (w->to_end)
+        if (w->extents != NULL) {
+            /* An "end" extent runs to the end of its file as it is now; the
+             * window keeps that length. */
+            w->length = 0;
+            for (uint32_t k = 0; k < w->extent_count; k++) {
+                struct window_extent *e = &w->extents[k];
+                if (e->to_end)
+                    e->length = e->backing->size - e->offset;
+                e->start = w->length;
+                w->length += e->length;
+            }
+        } else if (w->to_end) {
             w->length = w->backing->size - w->offset;
+        }
     }
     for (size_t i = 0; i < table->rule_count; i++) {
         struct window_rule *r = &table->rules[i];
@@ -249,6 +389,20 @@ static void settle_lengths(struct window_table *table)
 
 int window_table_map(struct window_table *table, struct sfs_error *err)
 {
+    for (size_t i = 0; i < table->count; i++) {
+        const struct window *w = &table->windows[i];
+        for (uint32_t k = 0; k < w->extent_count; k++) {
+            struct backing *b = w->extents[k].backing;
+            if (w->extents[k].hole)
+                continue;
+            if (w->mode == WINDOW_MODE_COW)
+                b->want_private = true;
+            else
+                b->want_shared = true;
+            if (w->mode == WINDOW_MODE_RW)
+                b->want_shared_write = true;
+        }
+    }
     for (size_t i = 0; i < table->count + table->rule_count; i++) {
         bool is_window = i < table->count;
         struct backing *b =
@@ -272,7 +426,13 @@ int window_table_map(struct window_table *table, struct sfs_error *err)
     for (size_t i = 0; i < table->count; i++) {
         const struct window *w = &table->windows[i];
         uint64_t mapped = w->mode == WINDOW_MODE_COW ? w->backing->size : w->backing->map_len;
-        assert(w->offset <= mapped && w->length <= mapped - w->offset);
+        assert(w->extents != NULL || (w->offset <= mapped && w->length <= mapped - w->offset));
+        for (uint32_t k = 0; k < w->extent_count; k++) {
+            const struct window_extent *e = &w->extents[k];
+            mapped = w->mode == WINDOW_MODE_COW ? e->backing->size : e->backing->map_len;
+            assert(e->hole || (e->offset <= mapped && e->length <= mapped - e->offset));
+            assert(e->start == (k == 0 ? 0 : w->extents[k - 1].start + w->extents[k - 1].length));
+        }
         assert(w->mode == WINDOW_MODE_RO || w->mode == WINDOW_MODE_RW ||
                w->mode == WINDOW_MODE_COW);
         assert(w->truncate != WINDOW_TRUNCATE_DEFAULT);
@@ -284,6 +444,15 @@ int window_table_map(struct window_table *table, struct sfs_error *err)
     return 0;
 }
 
+unsigned char *window_extent_data(const struct window *w, const struct window_extent *e)
+{
+    if (e->hole)
+        return NULL;
+    unsigned char *base =
+        w->mode == WINDOW_MODE_COW ? e->backing->private_map : e->backing->shared_map;
+    return base ? base + e->offset : NULL;
+}
+
 unsigned char *window_data(const struct window *w)
 {
     unsigned char *base =
@@ -291,19 +460,45 @@ unsigned char *window_data(const struct window *w)
     return base ? base + w->offset : NULL;
 }
 
-static void list_window(const struct window *w, FILE *out)
+static void list_extent(const struct window *w, struct backing *b, const char *offset,
+                        uint64_t length, bool to_end, FILE *out)
 {
     table_format_field(out, w->path);
-    fprintf(out, " %llu ", (unsigned long long)w->offset);
-    if (w->to_end)
+    fprintf(out, " %s ", offset);
+    if (to_end)
         fputs("end", out);
     else
-        fprintf(out, "%llu", (unsigned long long)w->length);
+        fprintf(out, "%llu", (unsigned long long)length);
     fputc(' ', out);
     window_mode_field_format(w->mode, w->truncate, out);
     fputc(' ', out);
-    table_format_field(out, w->backing->real_path);
+    table_format_field(out, b->real_path);
     fputc('\n', out);
+}
+
+/* One line per extent (consecutive lines with one PATH); a symbolic link
+ * is not a window and is shown as a comment. */
+static void list_window(const struct window *w, FILE *out)
+{
+    char offset[24];
+    if (w->link_target != NULL) {
+        fputs("# ", out);
+        table_format_field(out, w->path);
+        fputs(" -> ", out);
+        table_format_field(out, w->link_target);
+        fputs(" (symbolic link)\n", out);
+        return;
+    }
+    if (w->extents == NULL) {
+        snprintf(offset, sizeof offset, "%llu", (unsigned long long)w->offset);
+        list_extent(w, w->backing, offset, w->length, w->to_end, out);
+        return;
+    }
+    for (uint32_t k = 0; k < w->extent_count; k++) {
+        const struct window_extent *e = &w->extents[k];
+        snprintf(offset, sizeof offset, "%llu", (unsigned long long)e->offset);
+        list_extent(w, e->backing, e->hole ? "hole" : offset, e->length, e->to_end, out);
+    }
 }
 
 void window_table_list(const struct window_table *table, FILE *out)
@@ -347,6 +542,8 @@ int window_table_close(struct window_table *table)
     for (size_t i = 0; i < table->count; i++) {
         free(table->windows[i].path);
         free(table->windows[i].origin);
+        free(table->windows[i].extents);
+        free(table->windows[i].link_target);
     }
     free(table->windows);
     for (size_t i = 0; i < table->rule_count; i++)

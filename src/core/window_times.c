@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "slicefs/range_digest.h"
+#include "slicefs/window_digest.h"
 
 enum { TAG_STATE_WINDOW = 11, TAG_STATE_CHUNKS = 12, MAX_THREADS = 8 };
 
@@ -197,7 +198,8 @@ static void run_job(struct pass *p, uint64_t k)
         if (generation == 0) {
             /* No earlier mount knew it: the file's times; its digest comes
              * later (PASS_BASELINE), not before the mount goes live. */
-            atomic_store(&r->mtime_ns, p->backing.mtime_ns);
+            /* (An archive member starts from its own mtime.) */
+            atomic_store(&r->mtime_ns, w->mtime_ns != 0 ? w->mtime_ns : p->backing.mtime_ns);
             atomic_store(&r->ctime_ns, p->backing.ctime_ns > 0 ? p->backing.ctime_ns : 1);
             skip = true;
         } else {
@@ -218,8 +220,7 @@ static void run_job(struct pass *p, uint64_t k)
         return;
     }
     unsigned char digest[16];
-    int res =
-        range_digest_until(w->backing->fd, w->offset, length, DIGEST_XXH128, digest, NULL, p->stop);
+    int res = window_digest(w, length, DIGEST_XXH128, digest, NULL, p->stop);
     if (res == -ECANCELED)
         return;
     atomic_fetch_add(&p->digested, 1);
@@ -551,8 +552,8 @@ int window_times_sha256(const struct window_times *t, const struct window *w, un
             return 0;
     }
     uint64_t length = window_length(w);
-    int res = cow ? memory_digest(window_data(w), length, DIGEST_SHA256, out)
-                  : range_digest(w->backing->fd, w->offset, length, DIGEST_SHA256, out, NULL);
+    int res = cow && w->extents == NULL ? memory_digest(window_data(w), length, DIGEST_SHA256, out)
+                                        : window_digest(w, length, DIGEST_SHA256, out, NULL, NULL);
     if (res == 0 && r != NULL && !cow)
         keep_digest(r, r->sha256, out, 32, generation);
     return res;

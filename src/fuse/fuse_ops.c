@@ -85,6 +85,7 @@ const struct fuse_lowlevel_ops slicefs_ops = {
     .init = op_init,
     .lookup = op_lookup,
     .getattr = op_getattr,
+    .readlink = op_readlink,
     .setattr = op_setattr,
     .readdir = op_readdir,
     .readdirplus = op_readdirplus,

@@ -18,6 +18,7 @@
 #include "prefetch.h"
 #include "slicefs/guarded_access.h"
 #include "slicefs/range_digest.h"
+#include "slicefs/window_digest.h"
 
 static void print_warning(const char *message)
 {
@@ -222,10 +223,11 @@ static int digest_windows(const struct slicefs_options *opts)
             w = &table.windows[i];
         else
             window_rule_member(&table.rules[0], i - table.count, &scratch, name);
+        if (w->link_target != NULL)
+            continue; /* a symbolic link has no bytes */
         unsigned char digest[32];
         char hex[65];
-        int res =
-            range_digest(w->backing->fd, w->offset, window_length(w), DIGEST_SHA256, digest, NULL);
+        int res = window_digest(w, window_length(w), DIGEST_SHA256, digest, NULL, NULL);
         done += window_length(w);
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);

@@ -90,6 +90,7 @@ void reply_refused(fuse_req_t req, const struct window *w, int res);
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void op_readlink(fuse_req_t req, fuse_ino_t ino);
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                 struct fuse_file_info *fi);
 void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "ops.h"
 #include "slicefs/guarded_access.h"
+#include "slicefs/window_io.h"
 
 double attr_timeout(const struct slicefs_fs *fs, const struct stat *st)
 {
@@ -34,6 +35,29 @@ static void invalidate_range(void *arg, uint64_t ino, uint64_t offset, uint64_t 
     fuse_lowlevel_notify_inval_inode(fs->session, ino, (off_t)offset, (off_t)length);
 }
 
+/* overlap_index_visit for bytes [offset, offset + length) of w, extent by
+ * extent (a hole shows no backing bytes). */
+static void visit_overlaps(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,
+                           uint64_t offset, uint64_t length, overlap_fn *fn, void *arg)
+{
+    bool cow = w->mode == WINDOW_MODE_COW;
+    if (w->extents == NULL)
+        return overlap_index_visit(&fs->overlaps, w->backing, cow, w->offset + offset, length, ino,
+                                   fn, arg);
+    uint64_t end = window_length(w);
+    if (offset >= end)
+        return;
+    end = length < end - offset ? offset + length : end;
+    for (uint64_t at = offset; at < end;) {
+        struct wio_piece p;
+        wio_piece(w, at, end - at, &p);
+        if (!p.hole)
+            overlap_index_visit(&fs->overlaps, p.backing, cow, p.backing_off, p.count, ino, fn,
+                                arg);
+        at += p.count;
+    }
+}
+
 /* Drops the kernel's cached pages of every other window that shows bytes
  * [offset, offset + length) of w, which a request just changed, so that
  * reads and client mappings of overlapping windows see the change at once.
@@ -46,8 +70,7 @@ void invalidate_overlaps(struct slicefs_fs *fs, fuse_ino_t ino, const struct win
 {
     if (fs->single_thread || fs->cache == CACHE_NEVER)
         return;
-    overlap_index_visit(&fs->overlaps, w->backing, w->mode == WINDOW_MODE_COW, w->offset + offset,
-                        length, ino, invalidate_range, fs);
+    visit_overlaps(fs, ino, w, offset, length, invalidate_range, fs);
 }
 
 struct change_visit {
@@ -72,10 +95,12 @@ void bytes_changed(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w
     window_times_changed(&fs->times, w);
     if (w->mode != WINDOW_MODE_COW)
         backing_note_write(w->backing);
+    for (uint32_t k = 1; k < w->extent_count && w->mode != WINDOW_MODE_COW; k++)
+        if (w->extents[k].backing != w->backing)
+            backing_note_write(w->extents[k].backing);
     struct change_visit v = {fs, !fs->single_thread && fs->cache != CACHE_NEVER};
     if (v.invalidate || window_times_on(&fs->times))
-        overlap_index_visit(&fs->overlaps, w->backing, w->mode == WINDOW_MODE_COW,
-                            w->offset + offset, length, ino, changed_one, &v);
+        visit_overlaps(fs, ino, w, offset, length, changed_one, &v);
 }
 
 struct rescan_visit {

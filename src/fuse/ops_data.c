@@ -1,10 +1,13 @@
 /* ops_data.c - the data path: read, write, fsync, lseek, fallocate,
  * copy_file_range. Each asks window_io.h which bytes it may touch and only
  * translates; no lock, no allocation. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "fuse_compat.h"
@@ -12,6 +15,48 @@
 #include "prefetch.h"
 #include "slicefs/guarded_access.h"
 #include "slicefs/window_io.h"
+
+/* The most pieces a read of a window of several extents replies from the
+ * stack; a more fragmented read takes a heap array. */
+#define READ_PIECES_ON_STACK 32
+
+/* Replies span of a window of several extents: one iovec entry per piece,
+ * holes from wio_zeros(), nothing copied. Returns fuse_reply_iov's result. */
+static int reply_pieces(fuse_req_t req, const struct window *w, const struct wio_span *span)
+{
+    size_t zeros_len;
+    const unsigned char *zeros = wio_zeros(&zeros_len);
+    struct iovec stack[READ_PIECES_ON_STACK], *iov = stack;
+    size_t count = 0, capacity = READ_PIECES_ON_STACK;
+    for (uint64_t off = span->off, end = span->off + span->count; off < end;) {
+        struct wio_piece p;
+        wio_piece(w, off, end - off, &p);
+        if (p.hole && zeros == NULL)
+            goto fail;
+        if (p.hole && p.count > zeros_len)
+            p.count = zeros_len; /* the next turn replies the rest */
+        if (count == capacity) {
+            capacity *= 2;
+            struct iovec *grown = malloc(capacity * sizeof *grown);
+            if (grown == NULL)
+                goto fail;
+            memcpy(grown, iov, count * sizeof *iov);
+            if (iov != stack)
+                free(iov);
+            iov = grown;
+        }
+        iov[count++] = (struct iovec){p.hole ? (void *)zeros : p.data, (size_t)p.count};
+        off += p.count;
+    }
+    int res = fuse_reply_iov(req, iov, (int)count);
+    if (iov != stack)
+        free(iov);
+    return res;
+fail:
+    if (iov != stack)
+        free(iov);
+    return fuse_reply_err(req, ENOMEM);
+}
 
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
@@ -23,6 +68,12 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
     int res = wio_read(w, off, size, &span);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
+    if (w->extents != NULL && span.count > 0) {
+        struct wio_piece first;
+        wio_piece(w, span.off, span.count, &first);
+        if (first.count < span.count || first.hole)
+            return (void)reply_pieces(req, w, &span);
+    }
     /* The reply points into the mapping; the kernel copies from it. A page
      * past the backing file's current end makes that copy fail, and the
      * kernel ends the request with EIO: the daemon itself never touches it. */
@@ -90,16 +141,27 @@ void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t 
     if (res < 0)
         return reply_refused(req, w, res);
 
-    struct fuse_bufvec dst = FUSE_BUFVEC_INIT((size_t)span.count);
-    dst.buf[0].mem = wio_data(w, &span);
-    struct copy_request copy = {&dst, in, 0};
-    res = guarded_run(copy_request, &copy);
-    if (res < 0) /* EIO: SIGBUS on a lost page */
-        return (void)fuse_reply_err(req, -res);
-    res = written(req, ino, w, fi->flags & O_DSYNC, span.off, (uint64_t)copy.copied);
+    /* One copy per extent; each continues where the last left in. */
+    ssize_t copied = 0;
+    for (uint64_t at = span.off, end = span.off + span.count; at < end;) {
+        struct wio_piece p;
+        wio_piece(w, at, end - at, &p);
+        assert(!p.hole); /* wio_write stops before a hole */
+        struct fuse_bufvec dst = FUSE_BUFVEC_INIT((size_t)p.count);
+        dst.buf[0].mem = p.data;
+        struct copy_request copy = {&dst, in, 0};
+        res = guarded_run(copy_request, &copy);
+        if (res < 0) /* EIO: SIGBUS on a lost page */
+            return (void)fuse_reply_err(req, -res);
+        copied += copy.copied;
+        if ((uint64_t)copy.copied < p.count)
+            break; /* the request held less */
+        at += p.count;
+    }
+    res = written(req, ino, w, fi->flags & O_DSYNC, span.off, (uint64_t)copied);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
-    fuse_reply_write(req, (size_t)copy.copied);
+    fuse_reply_write(req, (size_t)copied);
 }
 
 void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -169,14 +231,25 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 
     ssize_t copied = -1;
     if (wio_copy_by_fd(in, (uint64_t)off_in, out, (uint64_t)off_out, count)) {
-        loff_t pos_in = (loff_t)(in->offset + (uint64_t)off_in);
-        loff_t pos_out = (loff_t)(out->offset + (uint64_t)off_out);
+        struct wio_piece pin, pout;
+        wio_piece(in, (uint64_t)off_in, count, &pin);
+        wio_piece(out, (uint64_t)off_out, count, &pout);
+        loff_t pos_in = (loff_t)pin.backing_off, pos_out = (loff_t)pout.backing_off;
         copied =
-            copy_file_range(in->backing->fd, &pos_in, out->backing->fd, &pos_out, (size_t)count, 0);
+            copy_file_range(pin.backing->fd, &pos_in, pout.backing->fd, &pos_out, (size_t)count, 0);
     }
     if (copied < 0) {
-        struct wio_span src = {(uint64_t)off_in, count}, dst = {(uint64_t)off_out, count};
-        res = guarded_copy(wio_data(out, &dst), wio_data(in, &src), (size_t)count);
+        /* wio_copy kept count inside one extent of each side. */
+        struct wio_piece pin;
+        wio_piece(in, (uint64_t)off_in, count, &pin);
+        size_t zeros_len;
+        const unsigned char *from = pin.hole ? wio_zeros(&zeros_len) : pin.data;
+        if (pin.hole && (from == NULL || count > zeros_len))
+            count = from == NULL ? 0 : zeros_len;
+        if (count == 0)
+            return (void)fuse_reply_err(req, ENOMEM);
+        struct wio_span dst = {(uint64_t)off_out, count};
+        res = guarded_copy(wio_data(out, &dst), from, (size_t)count);
         if (res < 0)
             return (void)fuse_reply_err(req, -res);
         copied = (ssize_t)count;

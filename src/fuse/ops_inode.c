@@ -21,7 +21,26 @@ static struct shown_attr window_shown(const struct slicefs_fs *fs, const struct 
                                       const struct stat *backing)
 {
     struct shown_attr b = {backing->st_uid, backing->st_gid, backing->st_mode};
-    return permission_window_attr(w->mode, &b, fs->uid, fs->umask);
+    struct shown_attr shown = permission_window_attr(w->mode, &b, fs->uid, fs->umask);
+    /* An archive member shows its own bits, never more than the file's. */
+    if (w->masked)
+        shown.mode &= w->mode_mask;
+    return shown;
+}
+
+/* Bytes of w that its backing files hold (not holes). */
+static uint64_t window_allocated(const struct window *w, uint64_t length)
+{
+    if (w->mode == WINDOW_MODE_COW) /* it may have written anywhere: all */
+        return length;
+    if (w->extents == NULL)
+        return backing_allocated(w->backing, w->offset, length);
+    uint64_t allocated = 0;
+    for (uint32_t k = 0; k < w->extent_count; k++)
+        if (!w->extents[k].hole)
+            allocated += backing_allocated(w->extents[k].backing, w->extents[k].offset,
+                                           w->extents[k].length);
+    return allocated;
 }
 
 /* Fills st for inode ino, after taking note of a change of its backing
@@ -60,19 +79,23 @@ static int fill_attr(struct slicefs_fs *fs, fuse_ino_t ino, struct stat *st)
     uint64_t length = window_length(w);
     struct shown_attr shown = window_shown(fs, w, &backing);
     st->st_mode = S_IFREG | shown.mode;
+    if (w->link_target != NULL) {
+        st->st_mode = S_IFLNK | 0777;
+        length = strlen(w->link_target);
+    }
     st->st_nlink = 1;
     st->st_uid = shown.uid;
     st->st_gid = shown.gid;
     st->st_size = (off_t)length;
     st->st_blksize = backing.st_blksize;
-    /* A cow window may have written anywhere: count it all. */
-    uint64_t allocated =
-        w->mode == WINDOW_MODE_COW ? length : backing_allocated(w->backing, w->offset, length);
+    uint64_t allocated = w->link_target != NULL ? 0 : window_allocated(w, length);
     st->st_blocks = (blkcnt_t)((allocated + 511) / 512);
     st->st_atim = backing.st_atim;
     if (!window_times_get(&fs->times, w, &st->st_mtim, &st->st_ctim)) {
         st->st_mtim = backing.st_mtim; /* -o nostate: the backing file's */
         st->st_ctim = backing.st_ctim;
+        if (w->mtime_ns != 0) /* or an archive member's own */
+            st->st_mtim = (struct timespec){w->mtime_ns / 1000000000, w->mtime_ns % 1000000000};
     }
     return 0;
 }
@@ -254,6 +277,10 @@ static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, boo
             name = path_tree_dir_entry(&fs->tree, dir, i - 2, name_buf, &child_ino, &is_dir);
             e.attr.st_ino = child_ino;
             e.attr.st_mode = is_dir ? S_IFDIR : S_IFREG;
+            const struct tree_node *node = is_dir ? NULL : path_tree_node(&fs->tree, child_ino);
+            if (node != NULL && node->window != PATH_TREE_NOT_A_WINDOW &&
+                fs->tree.table->windows[node->window].link_target != NULL)
+                e.attr.st_mode = S_IFLNK;
             if (plus && fill_attr(fs, child_ino, &e.attr) == 0) {
                 e.ino = child_ino;
                 e.attr_timeout = attr_timeout(fs, &e.attr);
@@ -357,4 +384,14 @@ void op_statfs(fuse_req_t req, fuse_ino_t ino)
     if (fs->table.backing_count > 0 && fstatvfs(fs->table.backings[0]->fd, &st) < 0)
         return (void)fuse_reply_err(req, errno);
     fuse_reply_statfs(req, &st);
+}
+
+void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+    struct tree_entry entry;
+    if (!path_tree_resolve(&fs_of(req)->tree, ino, &entry))
+        return (void)fuse_reply_err(req, ENOENT);
+    if (entry.window == NULL || entry.window->link_target == NULL)
+        return (void)fuse_reply_err(req, EINVAL);
+    fuse_reply_readlink(req, entry.window->link_target);
 }

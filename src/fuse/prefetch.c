@@ -177,7 +177,7 @@ void prefetch_around(struct slicefs_fs *fs, fuse_ino_t ino, const struct window 
 {
     /* The size of a window that follows its file's may have moved: a store
      * past the kernel's idea of it would set the size there. */
-    if (!fs->prefetch || count >= PREFETCH_BELOW || w->follows_size)
+    if (!fs->prefetch || count >= PREFETCH_BELOW || w->follows_size || w->extents != NULL)
         return;
     uint64_t length = window_length(w);
     uint64_t page = backing_page_size();

@@ -106,7 +106,8 @@ done
 
 # Values.
 expect_only "slicefs -o layout=p" "slicefs -o layout=partitions"
-expect_only "slicefs -o layout=" "slicefs -o layout=chunks:" "slicefs -o layout=partitions"
+expect_only "slicefs -o layout=" "slicefs -o layout=archive" "slicefs -o layout=chunks:" \
+    "slicefs -o layout=partitions"
 expect_only "slicefs -o ro,layout=ch" "slicefs -o ro,layout=chunks:"
 expect_only "slicefs -oro,layout=part" "slicefs -oro,layout=partitions"
 expect_only "slicefs -o cache=" "slicefs -o cache=auto" "slicefs -o cache=always" \

@@ -59,7 +59,10 @@ bad 'x 0' "bad.tab:3: LENGTH: missing"
 bad 'x 0 1K ro a.img extra' "bad.tab:3: too many fields"
 bad 'x 0 1K ro missing.img' "bad.tab:3: backing file '.*missing.img'"
 bad 'x 0 4M ro a.img' "bad.tab:3: LENGTH: offset 0 \\+ length 4194304"
-bad 'fine 0 1K ro b.img' "bad.tab:3: PATH: 'fine' is declared twice \\(also by .*bad.tab:2\\)"
+# (Consecutive lines with one PATH are extents of one window: a duplicate
+# is a PATH declared again after another.)
+bad "$(printf 'other 0 1K ro a.img\nfine 0 1K ro b.img')" \
+    "bad.tab:4: PATH: 'fine' is declared twice \\(also by .*bad.tab:2\\)"
 bad 'a/../b 0 1K ro a.img' "bad.tab:3: PATH"
 expect_fail_mount "$T/mnt" "table=$T/nope.tab: No such file" -o table="$T/nope.tab"
 # A table without BACKING fields needs the command line's BACKING.
