@@ -56,9 +56,10 @@ struct backing {
     unsigned char *shared_map;  /* NULL unless mapped */
     unsigned char *private_map; /* NULL unless mapped */
     /* Change detection for cache=auto; atomics, shared by request threads. */
-    _Atomic uint64_t seen_stamp; /* size and ctime when last checked or changed by us */
-    atomic_int writeback_error;  /* first failed write-back (errno), sticky */
-    atomic_bool limit_reached;   /* backing_limit_first_reached was called */
+    _Atomic uint64_t seen_stamp;  /* size and ctime when last checked or changed by us */
+    atomic_int changes_under_way; /* backing_change_begin without its end yet */
+    atomic_int writeback_error;   /* first failed write-back (errno), sticky */
+    atomic_bool limit_reached;    /* backing_limit_first_reached was called */
 };
 
 /* Opens path read-write (read-only when read_only, or when the file cannot
@@ -137,12 +138,20 @@ uint64_t backing_page_size(void);
  * not make is a change from outside. (A change from outside between the
  * mount's own change and its fstat right after is taken for the mount's.) */
 
-/* Records that the mount just changed the file (after a write, a
- * truncation, a hole punched, times set): its stamp now is ours. One fstat. */
+/* Brackets a change the mount makes to the file (a write, a truncation, a
+ * hole punched, times set): between the two, a check of its stamp sees the
+ * file mid-change (the kernel moves the ctime at the first store into a
+ * clean page) and concludes nothing; backing_change_end records the stamp
+ * the file has after it as the mount's own (one fstat). */
+void backing_change_begin(struct backing *b);
+void backing_change_end(struct backing *b);
+
+/* Records the file's stamp now as the mount's own (one fstat). */
 void backing_note_write(struct backing *b);
 
 /* Whether st, the file's status just read, shows a change the mount did not
- * make since the last call (or the last backing_note_write). */
+ * make since the last call (or the last backing_note_write). While a change
+ * of the mount's is under way, false, and nothing is recorded. */
 bool backing_changed_outside(struct backing *b, const struct stat *st);
 
 /* Syncs and unmaps everything, closes the file. Returns 0, or the first

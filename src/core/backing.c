@@ -354,8 +354,21 @@ void backing_note_write(struct backing *b)
         atomic_store(&b->seen_stamp, stamp_of(&st));
 }
 
+void backing_change_begin(struct backing *b)
+{
+    atomic_fetch_add(&b->changes_under_way, 1);
+}
+
+void backing_change_end(struct backing *b)
+{
+    backing_note_write(b);
+    atomic_fetch_sub(&b->changes_under_way, 1);
+}
+
 bool backing_changed_outside(struct backing *b, const struct stat *st)
 {
+    if (atomic_load(&b->changes_under_way) > 0)
+        return false;
     uint64_t stamp = stamp_of(st);
     return atomic_exchange(&b->seen_stamp, stamp) != stamp;
 }

@@ -46,8 +46,9 @@ size_t digest_size(enum digest_kind kind)
 /* One running digest of either kind. */
 struct hasher {
     enum digest_kind kind;
-    XXH3_state_t *xxh;
+    XXH3_state_t *xxh; /* points at state: no allocation per digest */
     EVP_MD_CTX *sha;
+    XXH3_state_t state;
 };
 
 static int hasher_init(struct hasher *h, enum digest_kind kind)
@@ -55,8 +56,8 @@ static int hasher_init(struct hasher *h, enum digest_kind kind)
     memset(h, 0, sizeof *h);
     h->kind = kind;
     if (kind == DIGEST_XXH128) {
-        h->xxh = XXH3_createState();
-        return h->xxh != NULL && XXH3_128bits_reset(h->xxh) == XXH_OK ? 0 : -ENOMEM;
+        h->xxh = &h->state;
+        return XXH3_128bits_reset(h->xxh) == XXH_OK ? 0 : -ENOMEM;
     }
     h->sha = EVP_MD_CTX_new();
     return h->sha != NULL && EVP_DigestInit_ex(h->sha, EVP_sha256(), NULL) == 1 ? 0 : -ENOMEM;
@@ -81,8 +82,6 @@ static void hasher_zeros(struct hasher *h, uint64_t len)
 
 static void hasher_free(struct hasher *h)
 {
-    if (h->xxh != NULL)
-        XXH3_freeState(h->xxh);
     if (h->sha != NULL)
         EVP_MD_CTX_free(h->sha);
     h->xxh = NULL;

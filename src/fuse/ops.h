@@ -46,11 +46,18 @@ const struct window *window_of(fuse_req_t req, fuse_ino_t ino, struct tree_entry
 void invalidate_overlaps(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,
                          uint64_t offset, uint64_t length);
 
+/* Bracket every change a request makes to w's backing files (nothing for
+ * a cow window, whose changes stay in its overlay): a check for outside
+ * changes meanwhile concludes nothing, and the stamp after it is the
+ * mount's own (backing_change_begin). Every begin has its end, on every
+ * path. */
+void changes_begin(const struct window *w);
+void changes_end(const struct window *w);
+
 /* Bytes [offset, offset + length) of w (in w's coordinates) were just
  * changed through the mount by a request on ino: every window over them
- * gets new times (window_times.h), the backing file's new stamp is the
- * mount's own (backing_note_write), and the other windows drop their
- * cached pages (invalidate_overlaps). Call before replying. */
+ * gets new times (window_times.h) and the other windows drop their cached
+ * pages (invalidate_overlaps). Call before replying. */
 void bytes_changed(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w, uint64_t offset,
                    uint64_t length);
 

@@ -29,10 +29,14 @@ double attr_timeout(const struct slicefs_fs *fs, const struct stat *st)
     }
 }
 
+/* Once the session is ending no request is served any more, so an
+ * invalidation that waits for a page a reader holds (its READ unanswered)
+ * would never return: none is sent then. */
 static void invalidate_range(void *arg, uint64_t ino, uint64_t offset, uint64_t length)
 {
     struct slicefs_fs *fs = arg;
-    fuse_lowlevel_notify_inval_inode(fs->session, ino, (off_t)offset, (off_t)length);
+    if (!fuse_session_exited(fs->session))
+        fuse_lowlevel_notify_inval_inode(fs->session, ino, (off_t)offset, (off_t)length);
 }
 
 /* overlap_index_visit for bytes [offset, offset + length) of w, extent by
@@ -89,15 +93,34 @@ static void changed_one(void *arg, uint64_t ino, uint64_t offset, uint64_t lengt
         invalidate_range(v->fs, ino, offset, length);
 }
 
+/* Calls fn on each backing file of w that the mount may change (none for
+ * a cow window); an extent's file once per run of extents in it. */
+static void each_backing(const struct window *w, void (*fn)(struct backing *b))
+{
+    if (w->mode == WINDOW_MODE_COW)
+        return;
+    if (w->backing != NULL)
+        fn(w->backing);
+    for (uint32_t k = 1; k < w->extent_count; k++)
+        if (w->extents[k].backing != NULL && w->extents[k].backing != w->extents[k - 1].backing &&
+            w->extents[k].backing != w->backing)
+            fn(w->extents[k].backing);
+}
+
+void changes_begin(const struct window *w)
+{
+    each_backing(w, backing_change_begin);
+}
+
+void changes_end(const struct window *w)
+{
+    each_backing(w, backing_change_end);
+}
+
 void bytes_changed(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w, uint64_t offset,
                    uint64_t length)
 {
     window_times_changed(&fs->times, w);
-    if (w->mode != WINDOW_MODE_COW)
-        backing_note_write(w->backing);
-    for (uint32_t k = 1; k < w->extent_count && w->mode != WINDOW_MODE_COW; k++)
-        if (w->extents[k].backing != w->backing)
-            backing_note_write(w->extents[k].backing);
     struct change_visit v = {fs, !fs->single_thread && fs->cache != CACHE_NEVER};
     if (v.invalidate || window_times_on(&fs->times))
         visit_overlaps(fs, ino, w, offset, length, changed_one, &v);
@@ -125,7 +148,8 @@ static void rescanned_one(void *arg, bool rule, uint64_t index)
     }
     if (fs->single_thread)
         return;
-    fuse_lowlevel_notify_inval_inode(fs->session, ino, fs->cache == CACHE_AUTO ? 0 : -1, 0);
+    if (!fuse_session_exited(fs->session))
+        fuse_lowlevel_notify_inval_inode(fs->session, ino, fs->cache == CACHE_AUTO ? 0 : -1, 0);
 }
 
 bool outside_change(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,

@@ -143,6 +143,7 @@ void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t 
 
     /* One copy per extent; each continues where the last left in. */
     ssize_t copied = 0;
+    changes_begin(w);
     for (uint64_t at = span.off, end = span.off + span.count; at < end;) {
         struct wio_piece p;
         wio_piece(w, at, end - at, &p);
@@ -152,12 +153,15 @@ void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t 
         struct copy_request copy = {&dst, in, 0};
         res = guarded_run(copy_request, &copy);
         if (res < 0) /* EIO: SIGBUS on a lost page */
-            return (void)fuse_reply_err(req, -res);
+            break;
         copied += copy.copied;
         if ((uint64_t)copy.copied < p.count)
             break; /* the request held less */
         at += p.count;
     }
+    changes_end(w);
+    if (res < 0)
+        return (void)fuse_reply_err(req, -res);
     res = written(req, ino, w, fi->flags & O_DSYNC, span.off, (uint64_t)copied);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
@@ -195,7 +199,9 @@ void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t 
         return;
     (void)fi;
     struct wio_span changed;
+    changes_begin(w);
     int res = wio_fallocate(w, mode, offset, length, &changed);
+    changes_end(w);
     if (res < 0)
         return reply_refused(req, w, res);
     if (changed.count > 0)
@@ -230,6 +236,7 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
         return (void)fuse_reply_write(req, 0);
 
     ssize_t copied = -1;
+    changes_begin(out);
     if (wio_copy_by_fd(in, (uint64_t)off_in, out, (uint64_t)off_out, count)) {
         struct wio_piece pin, pout;
         wio_piece(in, (uint64_t)off_in, count, &pin);
@@ -246,14 +253,13 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
         const unsigned char *from = pin.hole ? wio_zeros(&zeros_len) : pin.data;
         if (pin.hole && (from == NULL || count > zeros_len))
             count = from == NULL ? 0 : zeros_len;
-        if (count == 0)
-            return (void)fuse_reply_err(req, ENOMEM);
         struct wio_span dst = {(uint64_t)off_out, count};
-        res = guarded_copy(wio_data(out, &dst), from, (size_t)count);
-        if (res < 0)
-            return (void)fuse_reply_err(req, -res);
+        res = count == 0 ? -ENOMEM : guarded_copy(wio_data(out, &dst), from, (size_t)count);
         copied = (ssize_t)count;
     }
+    changes_end(out);
+    if (res < 0)
+        return (void)fuse_reply_err(req, -res);
     res = written(req, ino_out, out, fi_out->fh & FH_SYNC, (uint64_t)off_out, (uint64_t)copied);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);

@@ -198,10 +198,10 @@ static int set_times(struct slicefs_fs *fs, const struct window *w, const struct
         return 0;
     if (w->mode == WINDOW_MODE_RO)
         return -EPERM;
-    if (futimens(w->backing->fd, times) < 0)
-        return -errno;
-    backing_note_write(w->backing); /* its ctime moved: ours */
-    return 0;
+    changes_begin(w); /* its ctime moves: ours */
+    int res = futimens(w->backing->fd, times) < 0 ? -errno : 0;
+    changes_end(w);
+    return res;
 }
 
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -223,7 +223,9 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
     struct wio_span changed = {0, 0};
     int truncated = WIO_TRUNCATE_NOTHING;
     if (to_set & FUSE_SET_ATTR_SIZE) {
+        changes_begin(w);
         truncated = wio_truncate(w, attr->st_size, &changed);
+        changes_end(w);
         if (truncated < 0)
             return reply_refused(req, w, truncated);
         if (changed.count > 0)
