@@ -125,12 +125,21 @@ static void check_windows(const struct window_table *table)
             fail("the mode was not resolved", w);
         if (table->read_only && w->mode != WINDOW_MODE_RO)
             fail("a window of a read-only table is not ro", w);
-        uint64_t size =
-            w->backing->size > w->backing->grow_to ? w->backing->size : w->backing->grow_to;
-        if (w->offset > size || w->length > size - w->offset)
-            fail("the window does not fit in its backing file", w);
-        if (!table->extend && w->backing->grow_to != 0)
-            fail("a backing file would grow without -o extend", w);
+        /* Each extent fits in its own backing file (a window of one extent:
+         * the window itself). */
+        uint32_t extents = w->extent_count > 0 ? w->extent_count : 1;
+        for (uint32_t k = 0; k < extents; k++) {
+            const struct backing *b = w->extent_count > 0 ? w->extents[k].backing : w->backing;
+            uint64_t off = w->extent_count > 0 ? w->extents[k].offset : w->offset;
+            uint64_t len = w->extent_count > 0 ? w->extents[k].length : w->length;
+            if (w->extent_count > 0 && w->extents[k].hole)
+                continue;
+            uint64_t size = b->size > b->grow_to ? b->size : b->grow_to;
+            if (off > size || len > size - off)
+                fail("the window does not fit in its backing file", w);
+            if (!table->extend && b->grow_to != 0)
+                fail("a backing file would grow without -o extend", w);
+        }
         check_escaping(w);
     }
 }
