@@ -63,9 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (sf.record_count != 8 || sections[2].first != 6)
             abort();
         /* Every record readable: a copy past the old records would show. */
-        volatile int64_t sum = 0;
+        volatile uint64_t sum = 0; /* unsigned: the times are anything */
         for (uint64_t r = 0; r < sf.record_count; r++)
-            sum += atomic_load(&sf.records[r].mtime_ns);
+            sum += (uint64_t)atomic_load(&sf.records[r].mtime_ns);
         (void)sum;
         state_file_abandon(&sf);
     }
