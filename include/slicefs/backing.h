@@ -146,11 +146,8 @@ uint64_t backing_page_size(void);
 void backing_change_begin(struct backing *b);
 void backing_change_end(struct backing *b);
 
-/* Records the file's stamp now as the mount's own (one fstat). */
-void backing_note_write(struct backing *b);
-
 /* Whether st, the file's status just read, shows a change the mount did not
- * make since the last call (or the last backing_note_write). While a change
+ * make since the last call (or the last backing_change_end). While a change
  * of the mount's is under way, false, and nothing is recorded. */
 bool backing_changed_outside(struct backing *b, const struct stat *st);
 

@@ -347,7 +347,8 @@ static uint64_t stamp_of(const struct stat *st)
     return stamp == 0 ? 1 : stamp; /* 0 is the value before the first check */
 }
 
-void backing_note_write(struct backing *b)
+/* Records the file's stamp now as the mount's own (one fstat). */
+static void note_own_change(struct backing *b)
 {
     struct stat st;
     if (fstat(b->fd, &st) == 0)
@@ -361,7 +362,7 @@ void backing_change_begin(struct backing *b)
 
 void backing_change_end(struct backing *b)
 {
-    backing_note_write(b);
+    note_own_change(b);
     atomic_fetch_sub(&b->changes_under_way, 1);
 }
 

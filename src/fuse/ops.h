@@ -40,12 +40,6 @@ double attr_timeout(const struct slicefs_fs *fs, const struct stat *st);
 const struct window *window_of(fuse_req_t req, fuse_ino_t ino, struct tree_entry *entry,
                                int *error);
 
-/* Drops the kernel's cached pages of every other window over the bytes
- * [offset, offset + length) of w (in w's coordinates) that a request just
- * changed. Call before replying. */
-void invalidate_overlaps(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,
-                         uint64_t offset, uint64_t length);
-
 /* Bracket every change a request makes to w's backing files (nothing for
  * a cow window, whose changes stay in its overlay): a check for outside
  * changes meanwhile concludes nothing, and the stamp after it is the
@@ -57,7 +51,7 @@ void changes_end(const struct window *w);
 /* Bytes [offset, offset + length) of w (in w's coordinates) were just
  * changed through the mount by a request on ino: every window over them
  * gets new times (window_times.h) and the other windows drop their cached
- * pages (invalidate_overlaps). Call before replying. */
+ * pages. Call before replying. */
 void bytes_changed(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w, uint64_t offset,
                    uint64_t length);
 

@@ -62,21 +62,6 @@ static void visit_overlaps(struct slicefs_fs *fs, fuse_ino_t ino, const struct w
     }
 }
 
-/* Drops the kernel's cached pages of every other window that shows bytes
- * [offset, offset + length) of w, which a request just changed, so that
- * reads and client mappings of overlapping windows see the change at once.
- * Called before the reply: the kernel holds locks only on the writer's own
- * inode, never on another window's. In single-threaded mode an
- * invalidation could wait for a write-back request that only this thread
- * could serve, so overlapping windows are left to their attribute timeout. */
-void invalidate_overlaps(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,
-                         uint64_t offset, uint64_t length)
-{
-    if (fs->single_thread || fs->cache == CACHE_NEVER)
-        return;
-    visit_overlaps(fs, ino, w, offset, length, invalidate_range, fs);
-}
-
 struct change_visit {
     struct slicefs_fs *fs;
     bool invalidate;
@@ -121,6 +106,12 @@ void bytes_changed(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w
                    uint64_t length)
 {
     window_times_changed(&fs->times, w);
+    /* The other windows over these bytes drop their cached pages, so that
+     * reads and client mappings see the change at once; before the reply,
+     * as the kernel holds locks only on the writer's own inode. Not in
+     * single-threaded mode (an invalidation could wait for a write-back
+     * request only this thread could serve: overlapping windows are left to
+     * their attribute timeout), nor with cache=never (no pages). */
     struct change_visit v = {fs, !fs->single_thread && fs->cache != CACHE_NEVER};
     if (v.invalidate || window_times_on(&fs->times))
         visit_overlaps(fs, ino, w, offset, length, changed_one, &v);

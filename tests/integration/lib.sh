@@ -102,10 +102,32 @@ stop_jobs() {
         kill "$pid" 2>/dev/null || true
     done
     for pid in "${JOBS[@]+"${JOBS[@]}"}"; do
-        wait_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
+        if ! wait_gone "$pid"; then
+            # Stuck in a request a hung daemon never answers (state D: not
+            # even KILL ends it): only aborting the connection frees it.
+            abort_mounts
+            kill -KILL "$pid" 2>/dev/null || true
+            wait_gone "$pid" || echo "cleanup: job $pid does not end" >&2
+        fi
         wait "$pid" 2>/dev/null || true
     done
     JOBS=()
+}
+
+# abort_mounts - aborts the FUSE connection of every mount the test still
+# has (/sys/fs/fuse/connections; fusectl mounted for it if need be): every
+# request waiting on it fails, so its callers end and it can be unmounted.
+# For a daemon that hangs; the test fails anyway.
+abort_mounts() {
+    local m dev
+    for m in "${MOUNTS[@]+"${MOUNTS[@]}"}"; do
+        dev=$(awk -v m="$(realpath -m "$m")" '$5 == m {print $3}' /proc/self/mountinfo | tail -1)
+        [ -n "$dev" ] || continue
+        [ -d /sys/fs/fuse/connections/"${dev#*:}" ] ||
+            mount -t fusectl none /sys/fs/fuse/connections 2>/dev/null || true
+        echo 1 >/sys/fs/fuse/connections/"${dev#*:}"/abort 2>/dev/null &&
+            echo "cleanup: aborted the FUSE connection of $m (its daemon hangs)" >&2
+    done
 }
 
 # On exit: the jobs end, every mount is unmounted, every daemon must end
@@ -116,7 +138,10 @@ cleanup() {
     set +e
     stop_jobs
     for m in "${MOUNTS[@]+"${MOUNTS[@]}"}"; do
-        fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null
+        fusermount3 -u "$m" 2>/dev/null || {
+            abort_mounts
+            fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null
+        }
     done
     for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
         if ! wait_gone "$pid"; then

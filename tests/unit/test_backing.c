@@ -610,17 +610,31 @@ static void test_changed_outside(void **state)
     assert_true(backing_changed_outside(&f->b, &st));
     assert_false(backing_changed_outside(&f->b, &st));
 
-    /* A change the mount made (and noted) is not from outside. */
+    /* A change the mount made (bracketed) is not from outside. */
+    backing_change_begin(&f->b);
     assert_int_equal(ftruncate(f->b.fd, FILE_SIZE), 0);
-    backing_note_write(&f->b);
+    /* Seen mid-change: nothing is concluded, nothing recorded. */
+    st = now_of(f);
+    assert_false(backing_changed_outside(&f->b, &st));
+    backing_change_end(&f->b);
     st = now_of(f);
     assert_false(backing_changed_outside(&f->b, &st));
     /* ... but the next one from outside is. */
     assert_int_equal(truncate(f->file, FILE_SIZE + 8192), 0);
     st = now_of(f);
     assert_true(backing_changed_outside(&f->b, &st));
-    /* A noted write that changed nothing is no change. */
-    backing_note_write(&f->b);
+    /* A bracketed change that changed nothing is no change. */
+    backing_change_begin(&f->b);
+    backing_change_end(&f->b);
+    assert_false(backing_changed_outside(&f->b, &st));
+    /* An outside change seen while one of the mount's is under way is
+     * not concluded then, and is taken for the mount's at its end (the
+     * limit the README states). */
+    backing_change_begin(&f->b);
+    assert_int_equal(truncate(f->file, FILE_SIZE), 0);
+    st = now_of(f);
+    assert_false(backing_changed_outside(&f->b, &st));
+    backing_change_end(&f->b);
     assert_false(backing_changed_outside(&f->b, &st));
 }
 
