@@ -76,6 +76,9 @@ const struct tree_node *path_tree_node(const struct path_tree *tree, uint64_t in
  * parent, as the kernel asks when it resolves a file handle. */
 uint64_t path_tree_lookup(const struct path_tree *tree, uint64_t parent_ino, const char *name);
 
+/* The inode number of the entry at path ("a/b/c", from the root), or 0. */
+uint64_t path_tree_path_ino(const struct path_tree *tree, const char *path);
+
 /* The inode number of the folder that holds ino (the root's is the root),
  * or 0 when there is no such inode. */
 uint64_t path_tree_parent_ino(const struct path_tree *tree, uint64_t ino);

@@ -58,6 +58,13 @@ struct window {
     mode_t mode_mask;  /* the member's own bits (07777) */
     int64_t mtime_ns;  /* 0, or the time a new window record starts from (an archive member) */
     char *link_target; /* a symbolic link (an archive member) to this, or NULL: a file */
+    /* Its times and digests (window_times.h): set by window_times_open for
+     * the windows a mount starts with, by the front end for those added
+     * while mounted; NULL with the state off, and for chunks (computed). */
+    struct window_record *record;
+    /* Added or resized while mounted: its bytes are not those its record's
+     * digests were made of (window_times.h). */
+    bool reshaped;
 };
 
 /* The window's length now: a window that follows its backing file's size
@@ -80,6 +87,8 @@ static inline bool window_growable(const struct window *w)
 {
     return w->follows_size && w->mode == WINDOW_MODE_RW;
 }
+
+struct window_record;
 
 struct window_table {
     struct window *windows;
@@ -172,6 +181,44 @@ unsigned char *window_data(const struct window *w);
 /* Prints the table in the window table format (table_format.h), one line
  * per window with every field, so that table= reads it back unchanged. */
 void window_table_list(const struct window_table *table, FILE *out);
+
+/* Copies src into dst (initialised by this call): every window with its
+ * strings and extents, the rules, and the list of backing files, which are
+ * shared, not copied: dst does not own them (window_table_release). The
+ * flags (read_only, truncate) are src's; create and extend are off, as a
+ * live mount never grows a file. Returns 0 or -1 with a message. */
+int window_table_copy(struct window_table *dst, const struct window_table *src,
+                      struct sfs_error *err);
+
+/* Frees what window_table_copy made (or a table whose backing files are
+ * owned elsewhere); the backing files stay open. */
+void window_table_release(struct window_table *table);
+
+/* Removes window index; the others keep their order. */
+void window_table_remove(struct window_table *table, size_t index);
+
+/* The declared window at path, or -1. O(windows). */
+ssize_t window_table_find(const struct window_table *table, const char *path);
+
+/* Whether a and b show the same bytes the same way: one backing file,
+ * offset, length, extents, mode and truncation. */
+bool window_same_geometry(const struct window *a, const struct window *b);
+
+/* For a table whose backing files [0, first_new) are mapped already (a live
+ * mount's): checks that window w lies inside mappings that exist and allow
+ * its mode (a mount maps each file once, as the windows it starts with need;
+ * one added later cannot ask for more), and maps the backing files from
+ * first_new on, as the table's windows need. Returns 0 or -1 with a
+ * message naming w->origin. */
+int window_table_map_live(struct window_table *table, size_t first_new, struct sfs_error *err);
+
+/* Replaces each backing file of fresh that base holds too (the same file)
+ * by base's, closing fresh's own; the others are appended after base's, so
+ * that fresh's list starts with base's list. LENGTH "end" is then the end
+ * of the file as base mapped it. For a table read again while mounted
+ * (reload). Returns 0 or -1 with a message. */
+int window_table_adopt(struct window_table *fresh, const struct window_table *base,
+                       struct sfs_error *err);
 
 /* Writes back every shared mapping, unmaps and closes everything. Returns 0
  * or the first negative errno of the final write-back. */

@@ -69,12 +69,12 @@ struct window_times_options {
 };
 
 /* Opens the state of every backing file of table (mapped, before the
- * mount goes live), digests the windows that need it and settles their
- * times. Returns 0, or -1 with a message when the state asked for (-o
+ * mount goes live), points each window's record into it (struct window),
+ * digests the windows that need it and settles their times. Returns 0, or -1 with a message when the state asked for (-o
  * state=) cannot be made. Where the default place cannot be used, warns and
  * goes on without state; an old state that cannot be used is only warned
  * of and made anew. */
-int window_times_open(struct window_times *t, const struct window_table *table,
+int window_times_open(struct window_times *t, struct window_table *table,
                       const struct window_times_options *options, struct sfs_error *err);
 
 static inline bool window_times_on(const struct window_times *t)
@@ -82,9 +82,15 @@ static inline bool window_times_on(const struct window_times *t)
     return t->per_backing != NULL;
 }
 
-/* The record of w (a declared window, or a chunk computed from the rule),
- * or NULL when the state is off. */
+/* The record of w: its own (a declared window), or for a chunk the rule's
+ * record of it; NULL when the state is off, and for a chunk of a rule the
+ * mount did not begin with. Windows added while mounted get records from
+ * the front end (not kept in the state: the next mount takes them as new). */
 struct window_record *window_times_record(const struct window_times *t, const struct window *w);
+
+/* Makes r the record of a window new to the mount (added while mounted):
+ * digests unknown, the times of backing file b now. */
+void window_times_record_init(struct window_record *r, const struct backing *b);
 
 /* Bytes of w changed now (through the mount): new mtime and ctime, digests
  * unknown. No lock, no system call but the clock. */

@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -322,6 +323,23 @@ uint64_t path_tree_lookup(const struct path_tree *tree, uint64_t parent_ino, con
         window_rule_index(tree->root_rule, name, &index))
         return tree->rule_ino_base + index;
     return 0;
+}
+
+uint64_t path_tree_path_ino(const struct path_tree *tree, const char *path)
+{
+    uint64_t ino = PATH_TREE_ROOT_INO;
+    char name[NAME_MAX + 1];
+    for (const char *at = path; *at != '\0' && ino != 0;) {
+        size_t len = strcspn(at, "/");
+        if (len == 0 || len > NAME_MAX || (len <= 2 && strncmp(at, "..", len) == 0))
+            return 0; /* never a component of a window's path */
+        memcpy(name, at, len);
+        name[len] = '\0';
+        ino = path_tree_lookup(tree, ino, name);
+        at += len;
+        at += *at == '/';
+    }
+    return ino;
 }
 
 bool path_tree_resolve(const struct path_tree *tree, uint64_t ino, struct tree_entry *entry)

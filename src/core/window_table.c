@@ -359,7 +359,8 @@ int window_table_add_chunks(struct window_table *table, const struct window_spec
     return 0;
 }
 
-/* After -o extend grew the files: "end" lengths and chunk counts follow. */
+/* After -o extend grew the files (or backing files were adopted): "end"
+ * lengths and chunk counts follow. */
 static void settle_lengths(struct window_table *table)
 {
     for (size_t i = 0; i < table->count; i++) {
@@ -536,26 +537,238 @@ void window_table_abandon(struct window_table *table)
     free(created);
 }
 
-int window_table_close(struct window_table *table)
+static char *copy_text(const char *text, bool *failed)
 {
-    int res = 0;
-    for (size_t i = 0; i < table->count; i++) {
-        free(table->windows[i].path);
-        free(table->windows[i].origin);
-        free(table->windows[i].extents);
-        free(table->windows[i].link_target);
+    if (text == NULL)
+        return NULL;
+    char *copy = strdup(text);
+    if (copy == NULL)
+        *failed = true;
+    return copy;
+}
+
+int window_table_copy(struct window_table *dst, const struct window_table *src,
+                      struct sfs_error *err)
+{
+    window_table_init(dst, src->read_only);
+    dst->truncate = src->truncate;
+    bool failed = false;
+    dst->windows = calloc(src->count ? src->count : 1, sizeof *dst->windows);
+    dst->rules = calloc(src->rule_count ? src->rule_count : 1, sizeof *dst->rules);
+    dst->backings = calloc(src->backing_count ? src->backing_count : 1, sizeof *dst->backings);
+    if (dst->windows == NULL || dst->rules == NULL || dst->backings == NULL)
+        goto fail;
+    dst->capacity = src->count ? src->count : 1;
+    for (size_t i = 0; i < src->count && !failed; i++) {
+        const struct window *from = &src->windows[i];
+        struct window *to = &dst->windows[i];
+        *to = *from;
+        to->path = copy_text(from->path, &failed);
+        to->origin = copy_text(from->origin, &failed);
+        to->link_target = copy_text(from->link_target, &failed);
+        to->extents = NULL;
+        dst->count = i + 1;
+        if (from->extents != NULL) {
+            to->extents = malloc(from->extent_count * sizeof *to->extents);
+            if (to->extents == NULL)
+                failed = true;
+            else
+                memcpy(to->extents, from->extents, from->extent_count * sizeof *to->extents);
+        }
     }
+    for (size_t i = 0; i < src->rule_count && !failed; i++) {
+        dst->rules[i] = src->rules[i];
+        dst->rules[i].origin = copy_text(src->rules[i].origin, &failed);
+        dst->rule_count = i + 1;
+    }
+    memcpy(dst->backings, src->backings, src->backing_count * sizeof *dst->backings);
+    dst->backing_count = src->backing_count;
+    if (!failed)
+        return 0;
+fail:
+    window_table_release(dst);
+    return sfs_error_set(err, "out of memory");
+}
+
+static void free_window(struct window *w)
+{
+    free(w->path);
+    free(w->origin);
+    free(w->extents);
+    free(w->link_target);
+}
+
+void window_table_release(struct window_table *table)
+{
+    for (size_t i = 0; i < table->count; i++)
+        free_window(&table->windows[i]);
     free(table->windows);
     for (size_t i = 0; i < table->rule_count; i++)
         free(table->rules[i].origin);
     free(table->rules);
+    free(table->backings);
+    memset(table, 0, sizeof *table);
+}
+
+void window_table_remove(struct window_table *table, size_t index)
+{
+    assert(index < table->count);
+    free_window(&table->windows[index]);
+    memmove(&table->windows[index], &table->windows[index + 1],
+            (table->count - index - 1) * sizeof *table->windows);
+    table->count--;
+}
+
+ssize_t window_table_find(const struct window_table *table, const char *path)
+{
+    for (size_t i = 0; i < table->count; i++)
+        if (strcmp(table->windows[i].path, path) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+bool window_same_geometry(const struct window *a, const struct window *b)
+{
+    if (a->backing != b->backing || a->offset != b->offset || a->length != b->length ||
+        a->follows_size != b->follows_size || a->mode != b->mode || a->truncate != b->truncate ||
+        a->extent_count != b->extent_count || (a->link_target == NULL) != (b->link_target == NULL))
+        return false;
+    for (uint32_t k = 0; k < a->extent_count; k++) {
+        const struct window_extent *x = &a->extents[k], *y = &b->extents[k];
+        if (x->backing != y->backing || x->offset != y->offset || x->length != y->length ||
+            x->hole != y->hole)
+            return false;
+    }
+    return true;
+}
+
+/* Whether bytes [offset, offset + length) of b can be served to a window of
+ * mode by the mappings b has; else a message naming origin. */
+static int check_mapped(const struct backing *b, uint64_t offset, uint64_t length,
+                        enum window_mode mode, const char *origin, struct sfs_error *err)
+{
+    bool cow = mode == WINDOW_MODE_COW;
+    uint64_t mapped = cow ? (b->private_map != NULL ? b->size : 0)
+                          : (b->shared_map != NULL ? b->map_len : 0);
+    if (offset <= mapped && length <= mapped - offset &&
+        (mode != WINDOW_MODE_RW || length == 0 || b->want_shared_write))
+        return 0;
+    if (offset + length > (cow ? b->size : b->map_len))
+        return sfs_error_set(err,
+                             "%s: LENGTH: offset %llu + length %llu is past the end of '%s' as "
+                             "it was mapped when the mount began (%llu bytes): remount to "
+                             "reach the rest",
+                             origin, (unsigned long long)offset, (unsigned long long)length,
+                             b->path, (unsigned long long)(cow ? b->size : b->map_len));
+    return sfs_error_set(err,
+                         "%s: MODE: %s, but '%s' was mapped %s when the mount began (as its "
+                         "windows then needed): remount to add a %s window of it",
+                         origin, window_mode_name(mode), b->path,
+                         cow ? "without a private copy" : mode == WINDOW_MODE_RW ? "read-only"
+                                                                                 : "privately only",
+                         window_mode_name(mode));
+}
+
+int window_table_map_live(struct window_table *table, size_t first_new, struct sfs_error *err)
+{
+    for (size_t i = 0; i < table->count; i++) {
+        const struct window *w = &table->windows[i];
+        for (uint32_t k = 0; k < w->extent_count; k++) {
+            struct backing *b = w->extents[k].backing;
+            if (w->extents[k].hole || b->index < first_new)
+                continue;
+            b->want_private |= w->mode == WINDOW_MODE_COW;
+            b->want_shared |= w->mode != WINDOW_MODE_COW;
+            b->want_shared_write |= w->mode == WINDOW_MODE_RW;
+        }
+        if (w->extents == NULL && w->backing->index >= first_new) {
+            struct backing *b = w->backing;
+            b->want_private |= w->mode == WINDOW_MODE_COW;
+            b->want_shared |= w->mode != WINDOW_MODE_COW;
+            b->want_shared_write |= w->mode == WINDOW_MODE_RW;
+            b->want_reserve |= w->follows_size;
+        }
+    }
+    for (size_t i = first_new; i < table->backing_count; i++)
+        if (backing_map(table->backings[i], err) < 0)
+            return -1;
+    for (size_t i = 0; i < table->count; i++) {
+        const struct window *w = &table->windows[i];
+        if (w->link_target != NULL)
+            continue;
+        if (w->extents == NULL && check_mapped(w->backing, w->offset, w->length, w->mode,
+                                               w->origin, err) < 0)
+            return -1;
+        for (uint32_t k = 0; k < w->extent_count; k++) {
+            const struct window_extent *e = &w->extents[k];
+            if (!e->hole && check_mapped(e->backing, e->offset, e->length, w->mode, w->origin,
+                                         err) < 0)
+                return -1;
+        }
+    }
+    for (size_t i = 0; i < table->rule_count; i++) {
+        const struct window_rule *r = &table->rules[i];
+        if (check_mapped(r->backing, r->offset, r->total, r->mode, r->origin, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Points every use of from in table at to. */
+static void repoint(struct window_table *table, const struct backing *from, struct backing *to)
+{
+    for (size_t i = 0; i < table->count; i++) {
+        struct window *w = &table->windows[i];
+        if (w->backing == from)
+            w->backing = to;
+        for (uint32_t k = 0; k < w->extent_count; k++)
+            if (w->extents[k].backing == from)
+                w->extents[k].backing = to;
+    }
+    for (size_t i = 0; i < table->rule_count; i++)
+        if (table->rules[i].backing == from)
+            table->rules[i].backing = to;
+}
+
+int window_table_adopt(struct window_table *fresh, const struct window_table *base,
+                       struct sfs_error *err)
+{
+    size_t total = base->backing_count + fresh->backing_count;
+    struct backing **list = calloc(total ? total : 1, sizeof *list);
+    if (list == NULL)
+        return sfs_error_set(err, "out of memory");
+    memcpy(list, base->backings, base->backing_count * sizeof *list);
+    size_t count = base->backing_count;
+    for (size_t i = 0; i < fresh->backing_count; i++) {
+        struct backing *b = fresh->backings[i], *known = NULL;
+        for (size_t j = 0; j < base->backing_count && known == NULL; j++)
+            if (base->backings[j]->dev == b->dev && base->backings[j]->ino == b->ino)
+                known = base->backings[j];
+        if (known != NULL) {
+            repoint(fresh, b, known);
+            backing_close(b);
+            free(b);
+        } else {
+            b->index = count;
+            list[count++] = b;
+        }
+    }
+    free(fresh->backings);
+    fresh->backings = list;
+    fresh->backing_count = count;
+    settle_lengths(fresh);
+    return 0;
+}
+
+int window_table_close(struct window_table *table)
+{
+    int res = 0;
     for (size_t i = 0; i < table->backing_count; i++) {
         int r = backing_close(table->backings[i]);
         if (r < 0 && res == 0)
             res = r;
         free(table->backings[i]);
     }
-    free(table->backings);
-    memset(table, 0, sizeof *table);
+    window_table_release(table);
     return res;
 }

@@ -77,25 +77,45 @@ static void keep_digest(struct window_record *r, unsigned char *field, const uns
         memset(field, 0, size);
 }
 
-static bool is_listed(const struct window_times *t, const struct window *w)
+/* Whether b is one of the backing files the mount began with (a file
+ * added while mounted has no state: its windows' records are the front
+ * end's). */
+static bool has_state(const struct window_times *t, const struct backing *b)
 {
-    const struct window_table *table = t->table;
-    return table->count > 0 && w >= table->windows && w < table->windows + table->count;
+    return t->per_backing != NULL && b->index < t->table->backing_count &&
+           t->table->backings[b->index] == b;
 }
 
 struct window_record *window_times_record(const struct window_times *t, const struct window *w)
 {
     if (t->per_backing == NULL)
         return NULL;
-    struct state_file *file = &t->per_backing[w->backing->index].file;
-    uint64_t record;
-    if (is_listed(t, w)) {
-        record = t->listed_record[w - t->table->windows];
-    } else {
-        const struct window_rule *rule = &t->table->rules[0];
-        record = t->rule_first_record + (w->offset - rule->offset) / rule->chunk_size;
-    }
-    return &file->records[record];
+    if (w->record != NULL)
+        return w->record;
+    /* A chunk: its record is the rule's, if it is a chunk of the rule the
+     * mount began with (a reload may have changed the rule). */
+    if (t->table->rule_count == 0 || !has_state(t, w->backing))
+        return NULL;
+    const struct window_rule *rule = &t->table->rules[0];
+    if (w->backing != rule->backing || w->offset < rule->offset ||
+        (w->offset - rule->offset) % rule->chunk_size != 0)
+        return NULL;
+    uint64_t index = (w->offset - rule->offset) / rule->chunk_size;
+    if (index >= rule->count || w->length != (index + 1 < rule->count
+                                                  ? rule->chunk_size
+                                                  : rule->total - index * rule->chunk_size))
+        return NULL;
+    return &t->per_backing[w->backing->index].file.records[t->rule_first_record + index];
+}
+
+void window_times_record_init(struct window_record *r, const struct backing *b)
+{
+    struct stat st;
+    memset(r, 0, sizeof *r);
+    int64_t now = now_ns();
+    bool known_times = fstat(b->fd, &st) == 0;
+    atomic_store(&r->mtime_ns, known_times ? ns_of(&st.st_mtim) : now);
+    atomic_store(&r->ctime_ns, known_times ? ns_of(&st.st_ctim) : now);
 }
 
 void window_times_changed(const struct window_times *t, const struct window *w)
@@ -103,9 +123,11 @@ void window_times_changed(const struct window_times *t, const struct window *w)
     struct window_record *r = window_times_record(t, w);
     if (r == NULL)
         return;
-    atomic_bool *changed = &t->per_backing[w->backing->index].changed;
-    if (!atomic_load_explicit(changed, memory_order_relaxed))
-        atomic_store(changed, true);
+    if (has_state(t, w->backing)) {
+        atomic_bool *changed = &t->per_backing[w->backing->index].changed;
+        if (!atomic_load_explicit(changed, memory_order_relaxed))
+            atomic_store(changed, true);
+    }
     int64_t c = advance(r, now_ns());
     atomic_store(&r->mtime_ns, c);
     forget_digests(r);
@@ -426,10 +448,10 @@ static uint64_t rule_key(const struct window_rule *rule)
 }
 
 /* Opens the state of backing file i, assigning records to its windows. */
-static int open_backing(struct window_times *t, size_t i, const char *path,
-                        const struct window_times_options *options, struct sfs_error *err)
+static int open_backing(struct window_times *t, struct window_table *table, size_t i,
+                        const char *path, const struct window_times_options *options,
+                        struct sfs_error *err)
 {
-    const struct window_table *table = t->table;
     const struct backing *b = table->backings[i];
     struct state_section *sections = malloc((table->count + 1) * sizeof *sections);
     if (sections == NULL)
@@ -459,8 +481,10 @@ static int open_backing(struct window_times *t, size_t i, const char *path,
     pthread_mutex_init(&bt->scan_lock, NULL);
     size_t k = 0;
     for (size_t w = 0; w < table->count; w++)
-        if (table->windows[w].backing == b)
+        if (table->windows[w].backing == b) {
             t->listed_record[w] = sections[k++].first;
+            table->windows[w].record = &bt->file.records[t->listed_record[w]];
+        }
     if (has_rule)
         t->rule_first_record = sections[k].first;
     free(sections);
@@ -475,7 +499,7 @@ static int open_backing(struct window_times *t, size_t i, const char *path,
     return 0;
 }
 
-int window_times_open(struct window_times *t, const struct window_table *table,
+int window_times_open(struct window_times *t, struct window_table *table,
                       const struct window_times_options *options, struct sfs_error *err)
 {
     memset(t, 0, sizeof *t);
@@ -493,7 +517,7 @@ int window_times_open(struct window_times *t, const struct window_table *table,
     }
     for (size_t i = 0; i < table->backing_count; i++) {
         char *path = state_path(table, i, options->state, err);
-        int res = path == NULL ? -1 : open_backing(t, i, path, options, err);
+        int res = path == NULL ? -1 : open_backing(t, table, i, path, options, err);
         free(path);
         if (res < 0) {
             window_times_abandon(t);
@@ -516,7 +540,7 @@ int window_times_open(struct window_times *t, const struct window_table *table,
 uint64_t window_times_rescan(const struct window_times *t, const struct backing *b,
                              window_times_changed_fn *fn, void *arg)
 {
-    if (t->per_backing == NULL)
+    if (!has_state(t, b))
         return 0;
     struct backing_times *bt = &t->per_backing[b->index];
     pthread_mutex_lock(&bt->scan_lock);
@@ -530,7 +554,7 @@ uint64_t window_times_rescan(const struct window_times *t, const struct backing 
 
 void window_times_wait_rescan(const struct window_times *t, const struct backing *b)
 {
-    if (t->per_backing == NULL)
+    if (!has_state(t, b))
         return;
     struct backing_times *bt = &t->per_backing[b->index];
     if (!atomic_load(&bt->scanning))
@@ -544,7 +568,7 @@ int window_times_sha256(const struct window_times *t, const struct window *w, un
     struct window_record *r = window_times_record(t, w);
     bool cow = w->mode == WINDOW_MODE_COW;
     int64_t generation = r != NULL ? atomic_load(&r->ctime_ns) : 0;
-    if (r != NULL && !cow && known(r->sha256, sizeof r->sha256)) {
+    if (r != NULL && !cow && !w->reshaped && known(r->sha256, sizeof r->sha256)) {
         memcpy(out, r->sha256, sizeof r->sha256);
         /* Still the same window's bytes? (A write clears it after moving
          * ctime; a torn copy would show as a moved ctime.) */
@@ -554,7 +578,9 @@ int window_times_sha256(const struct window_times *t, const struct window *w, un
     uint64_t length = window_length(w);
     int res = cow && w->extents == NULL ? memory_digest(window_data(w), length, DIGEST_SHA256, out)
                                         : window_digest(w, length, DIGEST_SHA256, out, NULL, NULL);
-    if (res == 0 && r != NULL && !cow)
+    /* A reshaped window's record keeps the digests of the bytes the mount
+     * began with (window_table.h), not of these. */
+    if (res == 0 && r != NULL && !cow && !w->reshaped)
         keep_digest(r, r->sha256, out, 32, generation);
     return res;
 }

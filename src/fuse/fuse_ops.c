@@ -81,19 +81,130 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
     log_io_uring(fs, conn);
 }
 
+/* Every handler that reads the live set runs in an RCU read-side critical
+ * section (urcu-bp: a thread registers itself at its first one), so that
+ * the set it sees stays valid until it returns; control.c frees a replaced
+ * set only after every such section that may have seen it has ended. */
+#define IN_RCU(call)                                                                               \
+    do {                                                                                           \
+        rcu_read_lock();                                                                           \
+        call;                                                                                      \
+        rcu_read_unlock();                                                                         \
+    } while (0)
+
+static void rcu_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    IN_RCU(op_lookup(req, parent, name));
+}
+
+static void rcu_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    IN_RCU(op_getattr(req, ino, fi));
+}
+
+static void rcu_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+    IN_RCU(op_readlink(req, ino));
+}
+
+static void rcu_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                        struct fuse_file_info *fi)
+{
+    IN_RCU(op_setattr(req, ino, attr, to_set, fi));
+}
+
+static void rcu_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                        struct fuse_file_info *fi)
+{
+    IN_RCU(op_readdir(req, ino, size, off, fi));
+}
+
+static void rcu_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                            struct fuse_file_info *fi)
+{
+    IN_RCU(op_readdirplus(req, ino, size, off, fi));
+}
+
+static void rcu_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    IN_RCU(op_open(req, ino, fi));
+}
+
+static void rcu_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    IN_RCU(op_release(req, ino, fi));
+}
+
+static void rcu_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                     struct fuse_file_info *fi)
+{
+    IN_RCU(op_read(req, ino, size, off, fi));
+}
+
+static void rcu_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
+                          struct fuse_file_info *fi)
+{
+    IN_RCU(op_write_buf(req, ino, in, off, fi));
+}
+
+static void rcu_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+    IN_RCU(op_fsync(req, ino, datasync, fi));
+}
+
+static void rcu_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+                      struct fuse_file_info *fi)
+{
+    IN_RCU(op_lseek(req, ino, off, whence, fi));
+}
+
+static void rcu_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                          struct fuse_file_info *fi)
+{
+    IN_RCU(op_fallocate(req, ino, mode, offset, length, fi));
+}
+
+static void rcu_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+                                struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+                                struct fuse_file_info *fi_out, size_t len, int flags)
+{
+    IN_RCU(op_copy_file_range(req, ino_in, off_in, fi_in, ino_out, off_out, fi_out, len, flags));
+}
+
+static void rcu_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+    IN_RCU(op_getxattr(req, ino, name, size));
+}
+
+static void rcu_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+    IN_RCU(op_listxattr(req, ino, size));
+}
+
+static void rcu_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                         size_t size, int flags)
+{
+    IN_RCU(op_setxattr(req, ino, name, value, size, flags));
+}
+
+static void rcu_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+    IN_RCU(op_removexattr(req, ino, name));
+}
+
 const struct fuse_lowlevel_ops slicefs_ops = {
     .init = op_init,
-    .lookup = op_lookup,
-    .getattr = op_getattr,
-    .readlink = op_readlink,
-    .setattr = op_setattr,
-    .readdir = op_readdir,
-    .readdirplus = op_readdirplus,
-    .open = op_open,
-    .release = op_release,
-    .read = op_read,
-    .write_buf = op_write_buf,
-    .fsync = op_fsync,
+    .lookup = rcu_lookup,
+    .getattr = rcu_getattr,
+    .readlink = rcu_readlink,
+    .setattr = rcu_setattr,
+    .readdir = rcu_readdir,
+    .readdirplus = rcu_readdirplus,
+    .open = rcu_open,
+    .release = rcu_release,
+    .read = rcu_read,
+    .write_buf = rcu_write_buf,
+    .fsync = rcu_fsync,
     .statfs = op_statfs,
     .mknod = op_mknod,
     .mkdir = op_mkdir,
@@ -103,11 +214,11 @@ const struct fuse_lowlevel_ops slicefs_ops = {
     .rename = op_rename,
     .link = op_link,
     .create = op_create,
-    .lseek = op_lseek,
-    .fallocate = op_fallocate,
-    .copy_file_range = op_copy_file_range,
-    .getxattr = op_getxattr,
-    .listxattr = op_listxattr,
-    .setxattr = op_setxattr,
-    .removexattr = op_removexattr,
+    .lseek = rcu_lseek,
+    .fallocate = rcu_fallocate,
+    .copy_file_range = rcu_copy_file_range,
+    .getxattr = rcu_getxattr,
+    .listxattr = rcu_listxattr,
+    .setxattr = rcu_setxattr,
+    .removexattr = rcu_removexattr,
 };

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "fuse_ops.h"
 #include "log.h"
 #include "options.h"
@@ -49,8 +50,9 @@ static void log_summary(const struct slicefs_fs *fs, const char *mountpoint)
 }
 
 /* Runs every window source the command line named (or the whole-file
- * default) into table. */
-static int run_sources(const struct slicefs_options *opts, struct window_table *table,
+ * default) into table; live: for a mount that runs already (reload), which
+ * never creates or grows a file. */
+static int run_sources(const struct slicefs_options *opts, struct window_table *table, bool live,
                        struct sfs_error *err)
 {
     struct sfs_error nothing = {{0}};
@@ -61,8 +63,8 @@ static int run_sources(const struct slicefs_options *opts, struct window_table *
         .found_nothing = &nothing,
     };
     window_table_init(table, opts->read_only);
-    table->create = opts->create && !opts->list; /* --list writes nothing */
-    table->extend = opts->extend;
+    table->create = opts->create && !opts->list && !live; /* --list writes nothing */
+    table->extend = opts->extend && !live;
     table->truncate = opts->truncate;
     if (opts->source_count == 0)
         return source_whole_file.add_windows(NULL, &ctx, table, err);
@@ -79,13 +81,76 @@ static int run_sources(const struct slicefs_options *opts, struct window_table *
     return 0;
 }
 
-/* Maps the backing files (growing them first for -o extend) and indexes
- * which windows overlap: the last step before mounting. */
-static int map_windows(struct slicefs_fs *fs, struct sfs_error *err)
+/* reload: the window sources read again (control.h). */
+static int read_sources_again(const void *opts, struct window_table *table, struct sfs_error *err)
 {
-    if (window_table_map(&fs->table, err) < 0)
+    return run_sources(opts, table, true, err);
+}
+
+/* The first live set: copies of the windows the mount begins with (after
+ * window_times_open gave them their records). Returns 0 or -1. */
+static int make_live_set(struct slicefs_fs *fs, struct sfs_error *err)
+{
+    struct window_table copy;
+    window_set_list_init(&fs->sets);
+    if (window_table_copy(&copy, &fs->table, err) < 0)
         return -1;
-    return overlap_index_build(&fs->overlaps, &fs->tree, err);
+    if (window_set_make(&fs->live, &copy, &fs->sets, err) == 0)
+        return 0;
+    window_table_release(&copy);
+    return -1;
+}
+
+/* The control socket, for the mount at mountpoint; -o save=FILE written
+ * with the table the mount begins with. Returns 0, or -1 with a message
+ * (save= cannot be written: the mount is refused). */
+static int open_control(struct slicefs_fs *fs, const struct slicefs_options *opts,
+                        const char *mountpoint, struct sfs_error *err)
+{
+    char *real_mountpoint = realpath(mountpoint, NULL);
+    char *backing = opts->backing != NULL ? realpath(opts->backing, NULL) : NULL;
+    char *start_dir = getcwd(NULL, 0);
+    int res = 0;
+    if (real_mountpoint == NULL || start_dir == NULL) {
+        res = sfs_error_set(err, "mount point '%s': %s", mountpoint, strerror(errno));
+    } else if (opts->save != NULL &&
+               control_save_table(opts->save, real_mountpoint, &fs->live->table, err) < 0) {
+        res = -1;
+    } else {
+        struct control_config config = {
+            .mountpoint = real_mountpoint,
+            .save = opts->save,
+            .default_backing = backing,
+            .start_dir = start_dir,
+            .read_sources = read_sources_again,
+            .read_sources_arg = opts,
+        };
+        fs->control = control_open(fs, &config);
+    }
+    free(real_mountpoint);
+    free(backing);
+    free(start_dir);
+    return res;
+}
+
+/* After the request loop: the backing files opened while mounted are
+ * written back and closed, and every set is freed. Returns 0 or the first
+ * negative errno of a write-back. */
+static int close_live(struct slicefs_fs *fs)
+{
+    int res = 0;
+    if (fs->live == NULL)
+        return 0;
+    struct window_table *now = &fs->live->table;
+    for (size_t i = fs->table.backing_count; i < now->backing_count; i++) {
+        int r = backing_close(now->backings[i]);
+        if (r < 0 && res == 0)
+            res = r;
+        free(now->backings[i]);
+    }
+    window_set_list_free(&fs->sets);
+    fs->live = NULL;
+    return res;
 }
 
 /* Undoes the octal escapes (\040 for a space) of a path in /proc/mounts. */
@@ -156,7 +221,7 @@ static int list_windows(const struct slicefs_options *opts)
     struct path_tree tree;
     struct sfs_error err = {{0}};
     int status = 1;
-    if (run_sources(opts, &table, &err) < 0 || path_tree_build(&tree, &table, &err) < 0) {
+    if (run_sources(opts, &table, false, &err) < 0 || path_tree_build(&tree, &table, &err) < 0) {
         log_msg(LOG_ERR, "%s", err.msg);
     } else {
         window_table_list(&table, stdout);
@@ -201,7 +266,7 @@ static int digest_windows(const struct slicefs_options *opts)
     struct window_table table;
     struct path_tree tree;
     struct sfs_error err = {{0}};
-    if (run_sources(opts, &table, &err) < 0 || path_tree_build(&tree, &table, &err) < 0) {
+    if (run_sources(opts, &table, false, &err) < 0 || path_tree_build(&tree, &table, &err) < 0) {
         log_msg(LOG_ERR, "%s", err.msg);
         window_table_close(&table);
         return 1;
@@ -319,7 +384,7 @@ int main(int argc, char *argv[])
     struct fuse_session *se = NULL;
     /* Everything is checked before anything is written: the windows, the
      * mount point, libfuse's options; then -o extend grows files. */
-    if (guarded_access_init(&err) < 0 || run_sources(&opts, &fs.table, &err) < 0 ||
+    if (guarded_access_init(&err) < 0 || run_sources(&opts, &fs.table, false, &err) < 0 ||
         path_tree_build(&fs.tree, &fs.table, &err) < 0 ||
         check_mountpoint(cmdline.mountpoint, &err) < 0) {
         log_msg(LOG_ERR, "%s", err.msg);
@@ -328,7 +393,7 @@ int main(int argc, char *argv[])
     se = fuse_session_new(&opts.args, &slicefs_ops, sizeof slicefs_ops, &fs);
     if (se == NULL)
         goto out_windows;
-    if (map_windows(&fs, &err) < 0) {
+    if (window_table_map(&fs.table, &err) < 0) {
         log_msg(LOG_ERR, "%s", err.msg);
         goto out_session;
     }
@@ -342,7 +407,8 @@ int main(int argc, char *argv[])
         .progress = print_progress,
         .progress_arg = &progress_shown,
     };
-    if (window_times_open(&fs.times, &fs.table, &times_options, &err) < 0) {
+    if (window_times_open(&fs.times, &fs.table, &times_options, &err) < 0 ||
+        make_live_set(&fs, &err) < 0 || open_control(&fs, &opts, cmdline.mountpoint, &err) < 0) {
         log_msg(LOG_ERR, "%s", err.msg);
         goto out_session;
     }
@@ -379,6 +445,9 @@ int main(int argc, char *argv[])
     /* After the fork of fuse_daemonize: threads do not survive it. */
     if (prefetch_start(&fs) < 0)
         goto out_unmount;
+    if (control_start(fs.control) < 0)
+        log_msg(LOG_WARNING, "warning: no thread for the control socket: slicefsctl will not "
+                             "reach this mount");
     /* Windows no mount has digested yet get their digests, slowly. */
     if (window_times_start_baseline(&fs.times, print_info) < 0)
         log_msg(LOG_WARNING, "warning: no thread for the window digests: a change outside the "
@@ -386,6 +455,8 @@ int main(int argc, char *argv[])
 
     int loop = serve(se, &cmdline);
     prefetch_stop(&fs);
+    control_stop(fs.control);
+    fs.control = NULL;
     /* SIGTERM, SIGINT and SIGHUP end the loop on purpose: a clean exit. So
      * does the kernel's end of the connection: ENODEV after an unmount, and
      * ECONNABORTED when it tears the connection down with requests still
@@ -404,11 +475,12 @@ out_signals:
 out_session:
     fuse_session_destroy(se);
 out_windows:
+    control_stop(fs.control);
     prefetch_free(&fs);
-    overlap_index_free(&fs.overlaps);
     path_tree_free(&fs.tree);
     if (!mounted) {
         /* Refused: undo -o create and -o extend; nothing else was written. */
+        close_live(&fs);
         window_times_abandon(&fs.times);
         window_table_abandon(&fs.table);
     } else {
@@ -417,7 +489,9 @@ out_windows:
         if (window_times_close(&fs.times, &err) < 0)
             log_msg(LOG_WARNING, "warning: %s", err.msg);
         /* Every dirty page is written back before the process ends. */
-        int res = window_table_close(&fs.table);
+        int res = close_live(&fs);
+        int res_table = window_table_close(&fs.table);
+        res = res < 0 ? res : res_table;
         if (res < 0) {
             log_msg(LOG_ERR, "writing back the backing files failed: %s", strerror(-res));
             status = 1;

@@ -13,10 +13,13 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include <urcu-bp.h>
+
 #include "fuse_ops.h"
 #include "slicefs/permission.h"
 
-/* Names never change while mounted; sizes only of growable windows; times
+/* Names change only through the control socket, which tells the kernel
+ * (control.c); sizes only of growable windows (and by the control socket); times
  * may be as old as the attribute timeout (the kernel forgets a window's
  * after a write through it, and the daemon tells it of other windows'). */
 #define ENTRY_TIMEOUT 3600.0
@@ -29,16 +32,52 @@ static inline struct slicefs_fs *fs_of(fuse_req_t req)
     return fuse_req_userdata(req);
 }
 
+/* The windows the mount shows now. Only inside a request handler (the
+ * operation table runs each in an RCU read-side critical section, so the
+ * set stays valid until the handler returns) or on the control thread. */
+static inline struct window_set *live_set(struct slicefs_fs *fs)
+{
+    return rcu_dereference(fs->live);
+}
+
+/* A window's open handle, fi->fh: the set the window was opened in (held:
+ * a window removed while the handle is open keeps working until it is
+ * closed), and FH_SYNC when opened with O_DSYNC or O_SYNC (which the
+ * kernel does not send with copy_file_range). No allocation per open. */
+#define FH_SYNC ((uint64_t)1)
+
+/* Makes fi->fh, holding set. */
+void handle_new(struct fuse_file_info *fi, struct window_set *set);
+
+/* The set of handle fi, or NULL (no handle: a folder's, or fi NULL). */
+static inline struct window_set *handle_set(const struct fuse_file_info *fi)
+{
+    return fi != NULL ? (struct window_set *)(uintptr_t)(fi->fh & ~FH_SYNC) : NULL;
+}
+
+/* Drops fi's handle (at release, or when the open's reply failed). */
+void handle_free(struct fuse_file_info *fi);
+
+/* fuse_reply_open; when the reply fails (the open was interrupted), no
+ * release will come: the handle is dropped here. Returns fuse_reply_open's
+ * result. */
+int reply_open(fuse_req_t req, struct fuse_file_info *fi);
+
+/* The set to resolve ino in for a request: the live one, or, for an inode
+ * it no longer has, the set of the handle fi (a window removed while this
+ * handle was open keeps working until it is closed). */
+struct window_set *set_for(struct slicefs_fs *fs, fuse_ino_t ino, const struct fuse_file_info *fi);
+
 /* How long the kernel may keep the attributes st: a window's, as its cache
  * mode says; a folder's never change (ENTRY_TIMEOUT). The kernel checks
  * permissions on cached attributes (default_permissions), so a folder's
  * long timeout spares a GETATTR per path walk under cache=never. */
 double attr_timeout(const struct slicefs_fs *fs, const struct stat *st);
 
-/* The window behind ino, computed into *entry if need be; or NULL, and
- * *error says why (ENOENT, EISDIR). */
-const struct window *window_of(fuse_req_t req, fuse_ino_t ino, struct tree_entry *entry,
-                               int *error);
+/* The window behind ino (in set_for's set), computed into *entry if need
+ * be; or NULL, and *error says why (ENOENT, EISDIR). fi may be NULL. */
+const struct window *window_of(fuse_req_t req, fuse_ino_t ino, const struct fuse_file_info *fi,
+                               struct tree_entry *entry, int *error);
 
 /* Bracket every change a request makes to w's backing files (nothing for
  * a cow window, whose changes stay in its overlay): a check for outside
@@ -74,7 +113,8 @@ bool caller_may(fuse_req_t req, const struct shown_attr *attr, int want);
 bool caller_owns(fuse_req_t req, const struct shown_attr *attr);
 
 /* window_of, but replies with the error when there is no window (NULL). */
-const struct window *window_or_reply(fuse_req_t req, fuse_ino_t ino, struct tree_entry *entry);
+const struct window *window_or_reply(fuse_req_t req, fuse_ino_t ino,
+                                     const struct fuse_file_info *fi, struct tree_entry *entry);
 
 /* Says once per backing file (in the log) that windows following its size
  * reached the end of its mapping. */
@@ -83,10 +123,6 @@ void note_mapping_limit(const struct window *w);
 /* Replies with the negative errno res from window_io; an EFBIG of a
  * growable window is logged once (note_mapping_limit). */
 void reply_refused(fuse_req_t req, const struct window *w, int res);
-
-/* fi->fh of a window's handle: what the kernel does not send with every
- * request (copy_file_range carries no open flags). */
-#define FH_SYNC 1u /* opened with O_DSYNC or O_SYNC */
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

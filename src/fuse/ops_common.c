@@ -46,7 +46,7 @@ static void visit_overlaps(struct slicefs_fs *fs, fuse_ino_t ino, const struct w
 {
     bool cow = w->mode == WINDOW_MODE_COW;
     if (w->extents == NULL)
-        return overlap_index_visit(&fs->overlaps, w->backing, cow, w->offset + offset, length, ino,
+        return overlap_index_visit(&live_set(fs)->overlaps, w->backing, cow, w->offset + offset, length, ino,
                                    fn, arg);
     uint64_t end = window_length(w);
     if (offset >= end)
@@ -56,7 +56,7 @@ static void visit_overlaps(struct slicefs_fs *fs, fuse_ino_t ino, const struct w
         struct wio_piece p;
         wio_piece(w, at, end - at, &p);
         if (!p.hole)
-            overlap_index_visit(&fs->overlaps, p.backing, cow, p.backing_off, p.count, ino, fn,
+            overlap_index_visit(&live_set(fs)->overlaps, p.backing, cow, p.backing_off, p.count, ino, fn,
                                 arg);
         at += p.count;
     }
@@ -71,7 +71,7 @@ static void changed_one(void *arg, uint64_t ino, uint64_t offset, uint64_t lengt
 {
     struct change_visit *v = arg;
     struct tree_entry entry;
-    if (window_times_on(&v->fs->times) && path_tree_resolve(&v->fs->tree, ino, &entry) &&
+    if (window_times_on(&v->fs->times) && path_tree_resolve(&live_set(v->fs)->tree, ino, &entry) &&
         entry.window != NULL)
         window_times_changed(&v->fs->times, entry.window);
     if (v->invalidate)
@@ -131,6 +131,7 @@ static void rescanned_one(void *arg, bool rule, uint64_t index)
 {
     struct rescan_visit *v = arg;
     struct slicefs_fs *fs = v->fs;
+    /* index counts in the table the mount began with (window_times.h). */
     uint64_t ino =
         rule ? path_tree_rule_ino(&fs->tree, index) : path_tree_window_ino(&fs->tree, index);
     if (ino == v->self) {
@@ -143,6 +144,28 @@ static void rescanned_one(void *arg, bool rule, uint64_t index)
         fuse_lowlevel_notify_inval_inode(fs->session, ino, fs->cache == CACHE_AUTO ? 0 : -1, 0);
 }
 
+/* The windows added or resized while mounted are not those the rescan
+ * digested (window_times.h): each of b's counts as changed. */
+static uint64_t reshaped_changed(struct rescan_visit *v, const struct backing *b)
+{
+    const struct window_set *set = live_set(v->fs);
+    uint64_t changed = 0;
+    for (size_t i = 0; i < set->table.count; i++) {
+        const struct window *w = &set->table.windows[i];
+        if (!w->reshaped || w->backing != b)
+            continue;
+        window_times_changed(&v->fs->times, w);
+        uint64_t ino = path_tree_window_ino(&set->tree, i);
+        if (ino == v->self)
+            v->self_changed = true;
+        else if (!v->fs->single_thread && !fuse_session_exited(v->fs->session))
+            fuse_lowlevel_notify_inval_inode(v->fs->session, ino,
+                                             v->fs->cache == CACHE_AUTO ? 0 : -1, 0);
+        changed++;
+    }
+    return changed;
+}
+
 bool outside_change(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w,
                     const struct stat *st)
 {
@@ -153,28 +176,59 @@ bool outside_change(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *
     if (window_times_on(&fs->times)) {
         struct rescan_visit v = {fs, ino, false};
         uint64_t changed = window_times_rescan(&fs->times, w->backing, rescanned_one, &v);
+        changed += reshaped_changed(&v, w->backing);
         log_msg(LOG_INFO, "backing file %s changed outside the mount: %llu window(s) changed",
                 w->backing->real_path, (unsigned long long)changed);
         return v.self_changed;
     }
     if (fs->cache == CACHE_AUTO && !fs->single_thread)
-        overlap_index_visit(&fs->overlaps, w->backing, false, 0, UINT64_MAX, ino, invalidate_range,
+        overlap_index_visit(&live_set(fs)->overlaps, w->backing, false, 0, UINT64_MAX, ino, invalidate_range,
                             fs);
     return true;
 }
 
-/* The window behind ino, computed into *entry if need be; or NULL, and
- * *error says why. */
-const struct window *window_of(fuse_req_t req, fuse_ino_t ino, struct tree_entry *entry, int *error)
+struct window_set *set_for(struct slicefs_fs *fs, fuse_ino_t ino, const struct fuse_file_info *fi)
+{
+    struct window_set *set = live_set(fs), *opened = handle_set(fi);
+    if (opened == NULL || opened == set || path_tree_node(&set->tree, ino) != NULL)
+        return set;
+    struct tree_entry entry;
+    return path_tree_resolve(&set->tree, ino, &entry) ? set : opened;
+}
+
+const struct window *window_of(fuse_req_t req, fuse_ino_t ino, const struct fuse_file_info *fi,
+                               struct tree_entry *entry, int *error)
 {
     *error = 0;
-    if (!path_tree_resolve(&fs_of(req)->tree, ino, entry)) {
+    if (!path_tree_resolve(&set_for(fs_of(req), ino, fi)->tree, ino, entry)) {
         *error = ENOENT;
         return NULL;
     }
     if (entry->window == NULL)
         *error = EISDIR;
     return entry->window;
+}
+
+void handle_new(struct fuse_file_info *fi, struct window_set *set)
+{
+    window_set_hold(set);
+    fi->fh = (uint64_t)(uintptr_t)set | (fi->flags & O_DSYNC ? FH_SYNC : 0); /* O_SYNC has O_DSYNC */
+}
+
+void handle_free(struct fuse_file_info *fi)
+{
+    struct window_set *set = handle_set(fi);
+    if (set != NULL)
+        window_set_drop(set);
+    fi->fh = 0;
+}
+
+int reply_open(fuse_req_t req, struct fuse_file_info *fi)
+{
+    int res = fuse_reply_open(req, fi);
+    if (res != 0)
+        handle_free(fi);
+    return res;
 }
 
 bool caller_may(fuse_req_t req, const struct shown_attr *attr, int want)
@@ -211,10 +265,11 @@ bool caller_owns(fuse_req_t req, const struct shown_attr *attr)
     return permission_owns(&caller, attr);
 }
 
-const struct window *window_or_reply(fuse_req_t req, fuse_ino_t ino, struct tree_entry *entry)
+const struct window *window_or_reply(fuse_req_t req, fuse_ino_t ino,
+                                     const struct fuse_file_info *fi, struct tree_entry *entry)
 {
     int error;
-    const struct window *w = window_of(req, ino, entry, &error);
+    const struct window *w = window_of(req, ino, fi, entry, &error);
     if (w == NULL)
         fuse_reply_err(req, error);
     return w;

@@ -61,7 +61,7 @@ fail:
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
     (void)fi;
-    const struct window *w = window_or_reply(req, ino, &(struct tree_entry){0});
+    const struct window *w = window_or_reply(req, ino, fi, &(struct tree_entry){0});
     if (w == NULL)
         return;
     struct wio_span span;
@@ -133,7 +133,7 @@ static int written(fuse_req_t req, fuse_ino_t ino, const struct window *w, bool 
 void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
                   struct fuse_file_info *fi)
 {
-    const struct window *w = window_or_reply(req, ino, &(struct tree_entry){0});
+    const struct window *w = window_or_reply(req, ino, fi, &(struct tree_entry){0});
     if (w == NULL)
         return;
     struct wio_span span;
@@ -172,7 +172,7 @@ void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_inf
 {
     (void)datasync;
     (void)fi;
-    const struct window *w = window_or_reply(req, ino, &(struct tree_entry){0});
+    const struct window *w = window_or_reply(req, ino, fi, &(struct tree_entry){0});
     if (w == NULL)
         return;
     fuse_reply_err(req, -wio_sync(w, 0, UINT64_MAX));
@@ -181,7 +181,7 @@ void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_inf
 /* SEEK_DATA and SEEK_HOLE (SEEK_SET, SEEK_CUR and SEEK_END never reach us). */
 void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
 {
-    const struct window *w = window_or_reply(req, ino, &(struct tree_entry){0});
+    const struct window *w = window_or_reply(req, ino, fi, &(struct tree_entry){0});
     if (w == NULL)
         return;
     (void)fi;
@@ -194,7 +194,7 @@ void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse
 void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
                   struct fuse_file_info *fi)
 {
-    const struct window *w = window_or_reply(req, ino, &(struct tree_entry){0});
+    const struct window *w = window_or_reply(req, ino, fi, &(struct tree_entry){0});
     if (w == NULL)
         return;
     (void)fi;
@@ -218,12 +218,11 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
                         struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
                         struct fuse_file_info *fi_out, size_t len, int flags)
 {
-    (void)fi_in;
     struct tree_entry entry_in, entry_out;
-    const struct window *in = window_or_reply(req, ino_in, &entry_in);
+    const struct window *in = window_or_reply(req, ino_in, fi_in, &entry_in);
     if (in == NULL)
         return;
-    const struct window *out = window_or_reply(req, ino_out, &entry_out);
+    const struct window *out = window_or_reply(req, ino_out, fi_out, &entry_out);
     if (out == NULL)
         return;
     if (flags != 0)
@@ -260,7 +259,7 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
     changes_end(out);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
-    res = written(req, ino_out, out, fi_out->fh & FH_SYNC, (uint64_t)off_out, (uint64_t)copied);
+    res = written(req, ino_out, out, (fi_out->fh & FH_SYNC) != 0, (uint64_t)off_out, (uint64_t)copied);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
     fuse_reply_write(req, (size_t)copied);

@@ -43,12 +43,14 @@ static uint64_t window_allocated(const struct window *w, uint64_t length)
     return allocated;
 }
 
-/* Fills st for inode ino, after taking note of a change of its backing
- * file from outside (outside_change). Returns 0 or a negative errno. */
-static int fill_attr(struct slicefs_fs *fs, fuse_ino_t ino, struct stat *st)
+/* Fills st for inode ino of set, after taking note of a change of its
+ * backing file from outside (outside_change). Returns 0 or a negative
+ * errno. */
+static int fill_attr(struct slicefs_fs *fs, const struct window_set *set, fuse_ino_t ino,
+                     struct stat *st)
 {
     struct tree_entry entry;
-    if (!path_tree_resolve(&fs->tree, ino, &entry))
+    if (!path_tree_resolve(&set->tree, ino, &entry))
         return -ENOENT;
     memset(st, 0, sizeof *st);
     st->st_ino = ino;
@@ -100,10 +102,11 @@ static int fill_attr(struct slicefs_fs *fs, fuse_ino_t ino, struct stat *st)
     return 0;
 }
 
-static void reply_attr(fuse_req_t req, fuse_ino_t ino)
+static void reply_attr(fuse_req_t req, fuse_ino_t ino, const struct fuse_file_info *fi)
 {
     struct stat st;
-    int res = fill_attr(fs_of(req), ino, &st);
+    struct slicefs_fs *fs = fs_of(req);
+    int res = fill_attr(fs, set_for(fs, ino, fi), ino, &st);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
     fuse_reply_attr(req, &st, attr_timeout(fs_of(req), &st));
@@ -115,12 +118,14 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     struct fuse_entry_param e;
     memset(&e, 0, sizeof e);
     e.entry_timeout = ENTRY_TIMEOUT;
-    e.ino = path_tree_lookup(&fs->tree, parent, name);
+    const struct window_set *set = live_set(fs);
+    e.ino = path_tree_lookup(&set->tree, parent, name);
     if (e.ino == 0) {
-        /* Names never appear while mounted: cache the miss (ino 0). */
+        /* Cache the miss (ino 0): a name that appears later (slicefsctl)
+         * is announced to the kernel then (control.c). */
         return (void)fuse_reply_entry(req, &e);
     }
-    int res = fill_attr(fs, e.ino, &e.attr);
+    int res = fill_attr(fs, set, e.ino, &e.attr);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
     e.attr_timeout = attr_timeout(fs, &e.attr);
@@ -129,8 +134,7 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    (void)fi;
-    reply_attr(req, ino);
+    reply_attr(req, ino, fi);
 }
 
 /* The rules of a regular file for a SETATTR, on what ino shows now: mode
@@ -144,7 +148,8 @@ static int check_setattr(fuse_req_t req, fuse_ino_t ino, const struct stat *attr
                          const struct fuse_file_info *fi)
 {
     struct stat now;
-    int res = fill_attr(fs_of(req), ino, &now);
+    struct slicefs_fs *fs = fs_of(req);
+    int res = fill_attr(fs, set_for(fs, ino, fi), ino, &now);
     if (res < 0)
         return res;
     struct shown_attr shown = {now.st_uid, now.st_gid, now.st_mode & 07777};
@@ -213,11 +218,11 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
         return (void)fuse_reply_err(req, -res);
 
     struct tree_entry entry;
-    const struct window *w = window_of(req, ino, &entry, &res);
+    const struct window *w = window_of(req, ino, fi, &entry, &res);
     if (w == NULL) {
         if (to_set & FUSE_SET_ATTR_SIZE)
             return (void)fuse_reply_err(req, res);
-        return reply_attr(req, ino); /* directory times: nothing to keep */
+        return reply_attr(req, ino, fi); /* directory times: nothing to keep */
     }
     /* Truncation follows window_io's rules (SPEC section 4). */
     struct wio_span changed = {0, 0};
@@ -234,7 +239,7 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
     res = set_times(fs, w, attr, to_set);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
-    reply_attr(req, ino);
+    reply_attr(req, ino, fi);
 
     /* The size did not change, so the kernel kept its cached pages of the
      * zeroed range: drop them. Only after the reply, so that nothing the
@@ -251,8 +256,9 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
 {
     struct slicefs_fs *fs = fs_of(req);
+    const struct window_set *set = live_set(fs);
     struct tree_entry entry;
-    if (!path_tree_resolve(&fs->tree, ino, &entry))
+    if (!path_tree_resolve(&set->tree, ino, &entry))
         return (void)fuse_reply_err(req, ENOENT);
     const struct tree_node *dir = entry.dir;
     if (dir == NULL)
@@ -262,7 +268,7 @@ static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, boo
     size_t limit = size < sizeof buf ? size : sizeof buf;
     size_t used = 0;
     /* Entry i: 0 is ".", 1 is "..", 2 + k is entry k; off is the next i. */
-    uint64_t end = 2 + path_tree_dir_size(&fs->tree, dir);
+    uint64_t end = 2 + path_tree_dir_size(&set->tree, dir);
     for (uint64_t i = off < 0 ? 0 : (uint64_t)off; i < end; i++) {
         struct fuse_entry_param e;
         memset(&e, 0, sizeof e);
@@ -271,19 +277,19 @@ static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, boo
         if (i < 2) {
             /* The kernel takes no attributes for these: ino 0 says so. */
             name = i == 0 ? "." : "..";
-            e.attr.st_ino = i == 0 ? ino : fs->tree.nodes[dir->parent].ino;
+            e.attr.st_ino = i == 0 ? ino : set->tree.nodes[dir->parent].ino;
             e.attr.st_mode = S_IFDIR;
         } else {
             uint64_t child_ino;
             bool is_dir;
-            name = path_tree_dir_entry(&fs->tree, dir, i - 2, name_buf, &child_ino, &is_dir);
+            name = path_tree_dir_entry(&set->tree, dir, i - 2, name_buf, &child_ino, &is_dir);
             e.attr.st_ino = child_ino;
             e.attr.st_mode = is_dir ? S_IFDIR : S_IFREG;
-            const struct tree_node *node = is_dir ? NULL : path_tree_node(&fs->tree, child_ino);
+            const struct tree_node *node = is_dir ? NULL : path_tree_node(&set->tree, child_ino);
             if (node != NULL && node->window != PATH_TREE_NOT_A_WINDOW &&
-                fs->tree.table->windows[node->window].link_target != NULL)
+                set->table.windows[node->window].link_target != NULL)
                 e.attr.st_mode = S_IFLNK;
-            if (plus && fill_attr(fs, child_ino, &e.attr) == 0) {
+            if (plus && fill_attr(fs, set, child_ino, &e.attr) == 0) {
                 e.ino = child_ino;
                 e.attr_timeout = attr_timeout(fs, &e.attr);
                 e.entry_timeout = ENTRY_TIMEOUT;
@@ -316,7 +322,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     int res;
     struct tree_entry entry;
-    const struct window *w = window_of(req, ino, &entry, &res);
+    const struct window *w = window_of(req, ino, NULL, &entry, &res);
     if (w == NULL)
         return (void)fuse_reply_err(req, res);
     bool for_write = (fi->flags & O_ACCMODE) != O_RDONLY;
@@ -358,22 +364,22 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     /* Direct writes that stay inside the file run in parallel. */
     if (fi->direct_io)
         compat_parallel_direct_writes(fi);
-    fi->fh = fi->flags & O_DSYNC ? FH_SYNC : 0; /* O_SYNC includes O_DSYNC */
+    handle_new(fi, live_set(fs));
     /* A handle that may write waits for a store under way (write_handles.h). */
     if (for_write)
         return write_handles_open(fs, req, w, fi);
-    fuse_reply_open(req, fi);
+    reply_open(req, fi);
 }
 
 void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    if ((fi->flags & O_ACCMODE) != O_RDONLY) {
-        int res;
-        struct tree_entry entry;
-        const struct window *w = window_of(req, ino, &entry, &res);
-        if (w != NULL)
-            write_handles_release(fs_of(req), w);
-    }
+    /* Counted on the backing file of the window as it was opened. */
+    struct window_set *opened = handle_set(fi);
+    struct tree_entry entry;
+    if ((fi->flags & O_ACCMODE) != O_RDONLY && opened != NULL &&
+        path_tree_resolve(&opened->tree, ino, &entry) && entry.window != NULL)
+        write_handles_release(fs_of(req), entry.window->backing);
+    handle_free(fi);
     fuse_reply_err(req, 0);
 }
 
@@ -391,7 +397,7 @@ void op_statfs(fuse_req_t req, fuse_ino_t ino)
 void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
     struct tree_entry entry;
-    if (!path_tree_resolve(&fs_of(req)->tree, ino, &entry))
+    if (!path_tree_resolve(&live_set(fs_of(req))->tree, ino, &entry))
         return (void)fuse_reply_err(req, ENOENT);
     if (entry.window == NULL || entry.window->link_target == NULL)
         return (void)fuse_reply_err(req, EINVAL);

@@ -9,7 +9,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "ops.h"
+#include "slicefs/control_protocol.h"
 #include "slicefs/guarded_access.h"
 #include "slicefs/range_digest.h"
 
@@ -62,15 +64,23 @@ static int format_xattr(const struct slicefs_fs *fs, const struct window *w, con
     return no_such_xattr(name);
 }
 
+/* The root's one attribute: where slicefsctl finds the control socket. */
+static const char *control_path(const struct slicefs_fs *fs, fuse_ino_t ino)
+{
+    return ino == FUSE_ROOT_ID ? control_socket_path(fs->control) : NULL;
+}
+
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
     int res;
     struct tree_entry entry;
-    const struct window *w = window_of(req, ino, &entry, &res);
-    if (w == NULL) /* a folder has no attribute */
+    const struct window *w = window_of(req, ino, NULL, &entry, &res);
+    const char *control = control_path(fs_of(req), ino);
+    if (w == NULL && (control == NULL || strcmp(name, CONTROL_XATTR) != 0))
         return (void)fuse_reply_err(req, res == EISDIR ? -no_such_xattr(name) : res);
     char value[PATH_MAX + 1];
-    int len = format_xattr(fs_of(req), w, name, value, sizeof value);
+    int len = w == NULL ? snprintf(value, sizeof value, "%s", control)
+                        : format_xattr(fs_of(req), w, name, value, sizeof value);
     if (len < 0)
         return (void)fuse_reply_err(req, -len);
     if ((size_t)len >= sizeof value)
@@ -86,15 +96,18 @@ void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
     int res;
     struct tree_entry entry;
-    const struct window *w = window_of(req, ino, &entry, &res);
-    size_t len = w == NULL ? 0 : sizeof xattr_names; /* directories have none */
+    const struct window *w = window_of(req, ino, NULL, &entry, &res);
+    /* Folders have none, but the root has the control socket's path. */
+    bool control = w == NULL && control_path(fs_of(req), ino) != NULL;
+    const char *names = control ? CONTROL_XATTR : xattr_names;
+    size_t len = control ? sizeof CONTROL_XATTR : w == NULL ? 0 : sizeof xattr_names;
     if (w == NULL && res != EISDIR)
         return (void)fuse_reply_err(req, res);
     if (size == 0)
         return (void)fuse_reply_xattr(req, len);
     if (size < len)
         return (void)fuse_reply_err(req, ERANGE);
-    fuse_reply_buf(req, xattr_names, len);
+    fuse_reply_buf(req, names, len);
 }
 
 void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,

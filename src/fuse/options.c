@@ -1,10 +1,12 @@
 #include "options.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fuse_compat.h"
 
@@ -23,6 +25,7 @@ enum {
     KEY_DIGEST,
     KEY_STATE,
     KEY_NOSTATE,
+    KEY_SAVE,
     KEY_IO_URING,
 };
 
@@ -53,6 +56,7 @@ static const struct fuse_opt option_spec[] = {
     FUSE_OPT_KEY("digest", KEY_DIGEST),
     FUSE_OPT_KEY("state=", KEY_STATE),
     FUSE_OPT_KEY("nostate", KEY_NOSTATE),
+    FUSE_OPT_KEY("save=", KEY_SAVE),
     FUSE_OPT_KEY("io_uring", KEY_IO_URING),
     FUSE_OPT_END,
 };
@@ -172,6 +176,27 @@ static int take_option(void *data, const char *arg, int key, struct fuse_args *o
             return -1;
         }
         return 0;
+    case KEY_SAVE: {
+        /* Absolute now: the daemon runs in / once detached. */
+        const char *path = arg + strlen("save=");
+        char cwd[PATH_MAX];
+        free(opts->save);
+        opts->save = NULL;
+        if (path[0] == '\0') {
+            fprintf(stderr, "slicefs: save=: give a file\n");
+            return -1;
+        }
+        if (path[0] == '/')
+            opts->save = strdup(path);
+        else if (getcwd(cwd, sizeof cwd) == NULL ||
+                 asprintf(&opts->save, "%s/%s", cwd, path) < 0)
+            opts->save = NULL;
+        if (opts->save == NULL) {
+            fprintf(stderr, "slicefs: save=%s: %s\n", path, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
     case KEY_UMASK: {
         /* Octal, like umask(1) and mount's umask=: only narrows. */
         const char *value = arg + strlen("umask=");
@@ -284,6 +309,8 @@ void options_print_help(const char *program)
            "    -o state=FILE|FOLDER     where per-window times and digests are kept (default:\n"
            "                             $XDG_STATE_HOME/slicefs, ~/.local/state/slicefs)\n"
            "    -o nostate               no state: windows show the backing file's times\n"
+           "    -o save=FILE             keep the live window table in FILE, rewritten\n"
+           "                             atomically after each slicefsctl change\n"
            "    -o io_uring              FUSE over io_uring where libfuse (3.18) and the kernel\n"
            "                             (fuse enable_uring=Y) offer it; else /dev/fuse (logged)\n"
            "    --list                   print the windows as a window table; mount nothing\n"
@@ -310,6 +337,7 @@ void options_free(struct slicefs_options *opts)
     free(opts->backing);
     free(opts->mountpoint);
     free(opts->state);
+    free(opts->save);
     fuse_opt_free_args(&opts->args);
     memset(opts, 0, sizeof *opts);
 }

@@ -43,6 +43,7 @@ struct slicefs_options {
     bool digest;                   /* --digest: print every window's SHA-256, mount nothing */
     char *state;                   /* -o state=FILE|FOLDER, or NULL: the default folder */
     bool no_state;                 /* -o nostate */
+    char *save;                    /* -o save=FILE (absolute): the live table, or NULL */
     bool io_uring;                 /* -o io_uring: FUSE over io_uring where offered */
     bool show_help;
     bool show_version;

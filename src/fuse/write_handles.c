@@ -1,6 +1,8 @@
 /* write_handles.c - handles that may write, and opens deferred for stores. */
 #include "write_handles.h"
 
+#include "ops.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
@@ -23,12 +25,13 @@ struct write_handles {
 
 int write_handles_init(struct slicefs_fs *fs)
 {
-    size_t count = fs->table.backing_count;
-    fs->writers = calloc(count ? count : 1, sizeof *fs->writers);
+    size_t count = fs->table.backing_count + LIVE_BACKINGS_ADDED_MAX;
+    fs->writers = calloc(count, sizeof *fs->writers);
     if (fs->writers == NULL)
         return -1;
     for (size_t i = 0; i < count; i++)
         pthread_mutex_init(&fs->writers[i].lock, NULL);
+    fs->backing_capacity = count;
     return 0;
 }
 
@@ -36,7 +39,7 @@ void write_handles_free(struct slicefs_fs *fs)
 {
     if (fs->writers == NULL)
         return;
-    for (size_t i = 0; i < fs->table.backing_count; i++)
+    for (size_t i = 0; i < fs->backing_capacity; i++)
         pthread_mutex_destroy(&fs->writers[i].lock);
     free(fs->writers);
     fs->writers = NULL;
@@ -44,16 +47,16 @@ void write_handles_free(struct slicefs_fs *fs)
 
 static struct write_handles *handles_of(struct slicefs_fs *fs, const struct backing *b)
 {
-    assert(b->index < fs->table.backing_count && fs->table.backings[b->index] == b);
+    assert(b->index < fs->backing_capacity);
     return &fs->writers[b->index];
 }
 
 /* Replies to an open counted as one that may write; if it was interrupted,
  * no release will come for it, so it is uncounted here. */
-static void reply_counted_open(fuse_req_t req, const struct fuse_file_info *fi,
+static void reply_counted_open(fuse_req_t req, struct fuse_file_info *fi,
                                struct write_handles *h)
 {
-    if (fuse_reply_open(req, fi) != 0) {
+    if (reply_open(req, fi) != 0) {
         pthread_mutex_lock(&h->lock);
         assert(h->write_opens > 0);
         h->write_opens--;
@@ -62,7 +65,7 @@ static void reply_counted_open(fuse_req_t req, const struct fuse_file_info *fi,
 }
 
 void write_handles_open(struct slicefs_fs *fs, fuse_req_t req, const struct window *w,
-                        const struct fuse_file_info *fi)
+                        struct fuse_file_info *fi)
 {
     struct write_handles *h = handles_of(fs, w->backing);
     pthread_mutex_lock(&h->lock);
@@ -75,8 +78,10 @@ void write_handles_open(struct slicefs_fs *fs, fuse_req_t req, const struct wind
             h->deferred = d;
         }
         pthread_mutex_unlock(&h->lock);
-        if (d == NULL)
+        if (d == NULL) {
+            handle_free(fi);
             fuse_reply_err(req, ENOMEM);
+        }
         return;
     }
     h->write_opens++;
@@ -84,9 +89,9 @@ void write_handles_open(struct slicefs_fs *fs, fuse_req_t req, const struct wind
     reply_counted_open(req, fi, h);
 }
 
-void write_handles_release(struct slicefs_fs *fs, const struct window *w)
+void write_handles_release(struct slicefs_fs *fs, const struct backing *b)
 {
-    struct write_handles *h = handles_of(fs, w->backing);
+    struct write_handles *h = handles_of(fs, b);
     pthread_mutex_lock(&h->lock);
     assert(h->write_opens > 0);
     h->write_opens--;

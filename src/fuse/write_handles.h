@@ -16,17 +16,20 @@
 
 #include "fuse_ops.h"
 
-/* Per-file state for every backing file of fs->table. Returns 0 or -1. */
+/* Per-file state for every backing file of fs->table, and room for
+ * LIVE_BACKINGS_ADDED_MAX more (fs->backing_capacity). Returns 0 or -1. */
 int write_handles_init(struct slicefs_fs *fs);
 void write_handles_free(struct slicefs_fs *fs);
 
-/* An open of w that may write: counts it, and replies now or takes the
- * reply over, to send it once a store under way on that file has ended. */
+/* An open of w that may write, whose handle (handle_new) is in fi:
+ * counts it on w's backing file, and replies now or
+ * takes the reply over, to send it once a store under way on that file has
+ * ended. */
 void write_handles_open(struct slicefs_fs *fs, fuse_req_t req, const struct window *w,
-                        const struct fuse_file_info *fi);
+                        struct fuse_file_info *fi);
 
-/* The release of such a handle. */
-void write_handles_release(struct slicefs_fs *fs, const struct window *w);
+/* The release of such a handle, counted on b. */
+void write_handles_release(struct slicefs_fs *fs, const struct backing *b);
 
 /* Before a store into the kernel's cache of a window of b: true (and the
  * store may run) when no handle that may write is open on b; then
