@@ -526,8 +526,9 @@ static void serve(struct control *c, int fd)
     } else {
         status = run_command(c, argc, args, out, &err);
         if (status == CONTROL_DONE && strcmp(args[0], "list") != 0)
-            log_msg(LOG_INFO, "control: %s %s%s%s by uid %u", args[0], argc > 1 ? args[1] : "",
-                    argc > 2 ? " " : "", argc > 2 ? args[2] : "", (unsigned)peer.uid);
+            log_msg(LOG_INFO, "control: %s%s%s%s%s by uid %u", args[0], argc > 1 ? " " : "",
+                    argc > 1 ? args[1] : "", argc > 2 ? " " : "", argc > 2 ? args[2] : "",
+                    (unsigned)peer.uid);
     }
     if (out != NULL && fclose(out) != 0) {
         status = CONTROL_FAILED;

@@ -18,6 +18,9 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/slicefs-$TEST_NAME.XXXXXX")
 # The daemons keep their state (per-window times) in the test's folder,
 # never in the home of whoever runs the suite.
 export XDG_STATE_HOME=$T/xdg-state
+# And their control sockets (slicefsctl) in it too.
+export XDG_RUNTIME_DIR=$T/xdg-run
+mkdir -m 0700 "$XDG_RUNTIME_DIR"
 MOUNTS=()   # mount points we mounted and have not unmounted yet
 PIDS=()     # daemons we started
 # Seconds for any one wait: generous, since it only tells a hang from a
