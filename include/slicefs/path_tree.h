@@ -4,7 +4,8 @@
  * so they are the same across remounts and daemon restarts and do not move
  * when other windows come or go: the root is FUSE's root inode 1; a declared
  * window's number is a hash of its backing file's identity (file_identity.h)
- * and its path, a folder's a hash of its path, both below
+ * and its path (and of its incarnation, for a window added again at the
+ * path of one removed while mounted), a folder's a hash of its path, both below
  * PATH_TREE_RULE_INO_BIT (collisions move the later entry to the next free
  * number). Lookups by (parent, name) and by inode number go through hash
  * tables; a directory's children are kept sorted by name for readdir.

@@ -65,6 +65,11 @@ struct window {
     /* Added or resized while mounted: its bytes are not those its record's
      * digests were made of (window_times.h). */
     bool reshaped;
+    /* How many windows at this path were removed while mounted before this
+     * one was added (0 for the windows a mount begins with): a window added
+     * again gets an inode number of its own (path_tree.h), so that the
+     * kernel never mixes it with the removed one that open handles use. */
+    uint32_t incarnation;
 };
 
 /* The window's length now: a window that follows its backing file's size

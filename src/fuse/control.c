@@ -19,12 +19,16 @@
 #include "slicefs/state_file.h"
 #include "slicefs/window_set.h"
 
-/* The record of a window added while mounted, by path: a path removed and
- * added again keeps its times moving forward. Freed at control_stop. */
-struct added_record {
+/* What the control remembers of a path: how many windows at it were
+ * removed (window.incarnation), and the record of windows added at it
+ * while mounted (times that keep moving forward when it is added again).
+ * Freed at control_stop. */
+struct path_note {
     char *path;
+    uint32_t removals;
+    bool has_record;
     struct window_record record;
-    struct added_record *next;
+    struct path_note *next;
 };
 
 struct control {
@@ -36,7 +40,7 @@ struct control {
     int stop_pipe[2];
     pthread_t thread;
     bool started;
-    struct added_record *added;
+    struct path_note *notes;
 };
 
 const char *control_socket_path(const struct control *c)
@@ -51,10 +55,10 @@ static void free_control(struct control *c)
     for (int i = 0; i < 2; i++)
         if (c->stop_pipe[i] >= 0)
             close(c->stop_pipe[i]);
-    for (struct added_record *a = c->added, *next; a != NULL; a = next) {
-        next = a->next;
-        free(a->path);
-        free(a);
+    for (struct path_note *n = c->notes, *next; n != NULL; n = next) {
+        next = n->next;
+        free(n->path);
+        free(n);
     }
     free(c->socket_path);
     free((char *)c->config.mountpoint);
@@ -219,10 +223,30 @@ static void tell_kernel(struct slicefs_fs *fs, const struct window_set *old,
 
 /* ---- Records -------------------------------------------------------------- */
 
-/* The record and shape flag of each window of plan: a window the current
- * set shows the same way keeps its own; another takes the record the mount
- * began with for its path (reshaped unless it is that window again), or
- * one of its own (added_record). */
+/* The note of path, made if need be; NULL when out of memory. */
+static struct path_note *note_of(struct control *c, const char *path)
+{
+    struct path_note *n = c->notes;
+    while (n != NULL && strcmp(n->path, path) != 0)
+        n = n->next;
+    if (n != NULL)
+        return n;
+    n = calloc(1, sizeof *n);
+    if (n == NULL || (n->path = strdup(path)) == NULL) {
+        free(n);
+        return NULL;
+    }
+    n->next = c->notes;
+    c->notes = n;
+    return n;
+}
+
+/* The record, shape flag and incarnation of each window of plan: a window
+ * the current set has at its path (the same window, perhaps reshaped)
+ * keeps its incarnation, and its record if it shows the same bytes; a
+ * window new at its path comes after the removals there. Then the record:
+ * the one the mount began with for the path (reshaped unless it is that
+ * window again), or one of its own (path_note). */
 static int assign_records(struct control *c, const struct window_set *cur,
                           struct window_table *plan, struct sfs_error *err)
 {
@@ -230,6 +254,14 @@ static int assign_records(struct control *c, const struct window_set *cur,
     for (size_t i = 0; i < plan->count; i++) {
         struct window *w = &plan->windows[i];
         const struct window *was = declared_at(&cur->tree, path_tree_path_ino(&cur->tree, w->path));
+        struct path_note *note = NULL;
+        if (was != NULL) {
+            w->incarnation = was->incarnation;
+        } else {
+            if ((note = note_of(c, w->path)) == NULL)
+                return sfs_error_set(err, "out of memory");
+            w->incarnation = note->removals;
+        }
         if (was != NULL && window_same_geometry(was, w)) {
             w->record = was->record;
             w->reshaped = was->reshaped;
@@ -245,20 +277,29 @@ static int assign_records(struct control *c, const struct window_set *cur,
             w->record = began->record;
             continue;
         }
-        struct added_record *a = c->added;
-        while (a != NULL && strcmp(a->path, w->path) != 0)
-            a = a->next;
-        if (a == NULL) {
-            a = calloc(1, sizeof *a);
-            if (a == NULL || (a->path = strdup(w->path)) == NULL) {
-                free(a);
-                return sfs_error_set(err, "out of memory");
-            }
-            window_times_record_init(&a->record, w->backing);
-            a->next = c->added;
-            c->added = a;
+        if (note == NULL && (note = note_of(c, w->path)) == NULL)
+            return sfs_error_set(err, "out of memory");
+        if (!note->has_record) {
+            window_times_record_init(&note->record, w->backing);
+            note->has_record = true;
         }
-        w->record = &a->record;
+        w->record = &note->record;
+    }
+    return 0;
+}
+
+/* The windows of cur that next no longer has at their paths: removed. */
+static int count_removals(struct control *c, const struct window_set *cur,
+                          const struct window_set *next, struct sfs_error *err)
+{
+    for (size_t i = 0; i < cur->table.count; i++) {
+        const struct window *was = &cur->table.windows[i];
+        if (declared_at(&next->tree, path_tree_path_ino(&next->tree, was->path)) != NULL)
+            continue;
+        struct path_note *note = note_of(c, was->path);
+        if (note == NULL)
+            return sfs_error_set(err, "out of memory");
+        note->removals++;
     }
     return 0;
 }
@@ -332,6 +373,10 @@ static int apply(struct control *c, struct window_table *plan, struct sfs_error 
     if (window_set_make(&next, plan, &fs->sets, err) < 0) {
         window_set_discard_plan(cur, plan);
         return CONTROL_REFUSED;
+    }
+    if (count_removals(c, cur, next, err) < 0) {
+        window_set_discard(cur, next);
+        return CONTROL_FAILED;
     }
     /* Saved before it is live: a crash in between leaves the old table or
      * the new one in FILE, and a failed save changes nothing. */
