@@ -550,7 +550,14 @@ static void serve(struct control *c, int fd)
     ssize_t len;
     const char *args[CONTROL_MAX_ARGS];
     int argc;
-    if (out == NULL) {
+    /* The request is read whole first, also one that will be refused: a
+     * reply to a client whose request is left unread would reach it as a
+     * connection reset. */
+    if ((len = read_request(fd, request, sizeof request)) < 0) {
+        status = CONTROL_REFUSED;
+        sfs_error_set(&err, "the request was not read whole (at most %d bytes, then the end)",
+                      CONTROL_REQUEST_MAX);
+    } else if (out == NULL) {
         sfs_error_set(&err, "out of memory");
     } else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) < 0) {
         sfs_error_set(&err, "who is asking? (SO_PEERCRED: %s)", strerror(errno));
@@ -562,10 +569,6 @@ static void serve(struct control *c, int fd)
                       (unsigned)c->fs->uid);
         log_msg(LOG_WARNING, "control: refused a command from uid %u (pid %d)", (unsigned)peer.uid,
                 (int)peer.pid);
-    } else if ((len = read_request(fd, request, sizeof request)) < 0) {
-        status = CONTROL_REFUSED;
-        sfs_error_set(&err, "the request was not read whole (at most %d bytes, then the end)",
-                      CONTROL_REQUEST_MAX);
     } else if ((argc = control_request_split(request, (size_t)len, args, &err)) < 0) {
         status = CONTROL_REFUSED;
     } else {
