@@ -200,11 +200,11 @@ static int index_inos(struct path_tree *tree)
     return 0;
 }
 
-static const struct path_tree *sorting_tree; /* qsort has no context argument */
-
-static int compare_children(const void *a, const void *b)
+/* For qsort_r: trees are built by more than one thread (a live mount's
+ * control thread), so the tree comes as an argument, not in a global. */
+static int compare_children(const void *a, const void *b, void *tree)
 {
-    const struct tree_node *nodes = sorting_tree->nodes;
+    const struct tree_node *nodes = ((const struct path_tree *)tree)->nodes;
     return strcmp(nodes[*(const uint32_t *)a].name, nodes[*(const uint32_t *)b].name);
 }
 
@@ -252,18 +252,16 @@ int path_tree_build(struct path_tree *tree, const struct window_table *table, st
             return -1;
         }
     }
-    sorting_tree = tree;
     for (size_t i = 0; i < tree->count; i++)
         if (tree->nodes[i].child_count > 1) /* qsort(NULL, 0, ...) is undefined */
-            qsort(tree->nodes[i].children, tree->nodes[i].child_count, sizeof(uint32_t),
-                  compare_children);
+            qsort_r(tree->nodes[i].children, tree->nodes[i].child_count, sizeof(uint32_t),
+                    compare_children, tree);
     /* Children sorted by name (the header's invariant; readdir and lookup
      * rely on it). */
     for (size_t i = 0; i < tree->count; i++)
         for (uint32_t k = 1; k < tree->nodes[i].child_count; k++)
-            assert(compare_children(&tree->nodes[i].children[k - 1], &tree->nodes[i].children[k]) <
-                   0);
-    sorting_tree = NULL;
+            assert(compare_children(&tree->nodes[i].children[k - 1], &tree->nodes[i].children[k],
+                                    tree) < 0);
     if (index_inos(tree) < 0)
         goto oom;
     if (attach_rules(tree, table, err) < 0) {
