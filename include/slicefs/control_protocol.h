@@ -46,7 +46,8 @@ enum control_status {
 
 /* The folder the sockets of user uid's mounts go in: $XDG_RUNTIME_DIR/slicefs
  * when XDG_RUNTIME_DIR is set and absolute, else /run/slicefs for root, else
- * ${TMPDIR:-/tmp}/slicefs-UID. Allocated; NULL when out of memory. */
+ * ${TMPDIR:-/tmp}/slicefs-UID (TMPDIR, too, only when absolute). Allocated;
+ * NULL when out of memory. */
 char *control_socket_dir(uid_t uid);
 
 /* The socket's file name (no folder) for the mount point whose absolute,
@@ -67,5 +68,11 @@ int control_request_split(const char *buf, size_t len, const char *args[CONTROL_
  * is empty. */
 int control_request_join(const char *const *args, int count, char *buf, size_t capacity,
                          struct sfs_error *err);
+
+/* Reads the status line at the start of a reply of len bytes: a decimal
+ * number from 0 to 255 and a newline. Returns the offset of the body (what
+ * follows the newline) and sets *status, or -1 with a message when the
+ * reply does not start that way. */
+long control_reply_parse(const char *buf, size_t len, int *status, struct sfs_error *err);
 
 #endif
