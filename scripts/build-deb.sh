@@ -90,10 +90,12 @@ for f in "$work"/slicefs_"$deb_version"_"$arch".{deb,buildinfo,changes}; do
 done
 deb=$out/$(basename "$deb")
 
-# Contents: the binary, the man page, the bash completion.
+# Contents: the binaries, their man pages and bash completions.
 contents=$(dpkg-deb -c "$deb")
 for f in ./usr/bin/slicefs ./usr/share/man/man1/slicefs.1.gz \
-    ./usr/share/bash-completion/completions/slicefs ./usr/share/doc/slicefs/copyright; do
+    ./usr/share/bash-completion/completions/slicefs ./usr/share/doc/slicefs/copyright \
+    ./usr/bin/slicefsctl ./usr/share/man/man1/slicefsctl.1.gz \
+    ./usr/share/bash-completion/completions/slicefsctl; do
     grep -q " $f\$" <<<"$contents" || { echo "build-deb: $deb lacks $f" >&2; exit 1; }
 done
 

@@ -1,6 +1,10 @@
 #!/bin/bash
-# bash completion (contrib/bash-completion/slicefs): options, -o keys and
-# their values, files for BACKING and table=, directories for MOUNTPOINT.
+# bash completion (contrib/bash-completion/slicefs, .../slicefsctl).
+# slicefs: options, -o keys and their values, files for BACKING and table=,
+# directories for MOUNTPOINT. slicefsctl: options, slicefs mounts (from a
+# stand-in for /proc/mounts) before folders, the commands, window paths for
+# remove and resize (from "slicefsctl MOUNTPOINT list": a stub on PATH prints
+# a table), files for add's BACKING and --backing.
 # Drives the completion function the way bash does (COMP_LINE, COMP_POINT,
 # COMP_WORDS split at COMP_WORDBREAKS) and checks the completed command
 # lines. Needs neither FUSE nor the bash-completion package.
@@ -9,7 +13,7 @@ export LC_ALL=C
 
 : "${SLICEFS:?set SLICEFS to the slicefs binary (ctest does)}"
 TEST_NAME=$(basename "$0" .sh)
-COMPLETION=$(cd "$(dirname "$0")/../.." && pwd)/contrib/bash-completion/slicefs
+COMPLETIONS=$(cd "$(dirname "$0")/../.." && pwd)/contrib/bash-completion
 T=$(mktemp -d "${TMPDIR:-/tmp}/slicefs-$TEST_NAME.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 
@@ -18,17 +22,23 @@ fail() {
     exit 1
 }
 
-[ -f "$COMPLETION" ] || fail "no completion file at $COMPLETION"
-bash -n "$COMPLETION" || fail "$COMPLETION has syntax errors"
+for prog in slicefs slicefsctl; do
+    [ -f "$COMPLETIONS/$prog" ] || fail "no completion file at $COMPLETIONS/$prog"
+    bash -n "$COMPLETIONS/$prog" || fail "$COMPLETIONS/$prog has syntax errors"
+done
 
-# The driver: a clean bash that sources only the completion file, then
-# calls its function the way bash does for a command line LINE with the
-# cursor at its end, and prints each command line the completion produces.
+# The driver: a clean bash that sources only the completion file of the
+# line's command, then calls its function the way bash does for a command
+# line LINE with the cursor at its end, and prints each command line the
+# completion produces.
 cat >"$T/driver.sh" <<'EOF_DRIVER'
 set +e
 . "$1" || exit 2
+# slicefsctl's completion reads the mounts from the test's stand-in.
+[ -z "${MOUNTS_FILE:-}" ] || _slicefsctl_mounts_file=$MOUNTS_FILE
 LINE=$2
-spec=$(complete -p slicefs 2>/dev/null) || { echo "no 'complete' for slicefs" >&2; exit 2; }
+cmd=${LINE%% *}
+spec=$(complete -p "$cmd" 2>/dev/null) || { echo "no 'complete' for $cmd" >&2; exit 2; }
 func=$(sed -n 's/.*-F \([^ ]*\).*/\1/p' <<<"$spec")
 COMP_WORDBREAKS=$' \t\n"\'><=;|&(:'
 COMP_LINE=$LINE
@@ -46,7 +56,7 @@ for w in $LINE; do
 done
 [[ $LINE == *" " ]] && COMP_WORDS+=("")
 COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-"$func" slicefs "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+"$func" "$cmd" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
 # Readline replaces the text after the last space or break character.
 keep=$LINE
 [[ $LINE =~ ^(.*[[:space:]=:])[^[:space:]=:]*$ ]] && keep=${BASH_REMATCH[1]}
@@ -56,7 +66,7 @@ EOF_DRIVER
 
 # complete_line LINE - the command lines completing LINE can produce.
 complete_line() {
-    bash --norc --noprofile "$T/driver.sh" "$COMPLETION" "$1"
+    bash --norc --noprofile "$T/driver.sh" "$COMPLETIONS/${1%% *}" "$1"
 }
 
 # expect LINE COMPLETED... - completing LINE offers every COMPLETED line.
@@ -130,5 +140,63 @@ expect_only "slicefs $T/disk.img $T/" "slicefs $T/disk.img $T/mnt" "slicefs $T/d
 expect_only "slicefs -o layout=partitions $T/disk.img $T/m" \
     "slicefs -o layout=partitions $T/disk.img $T/mnt" \
     "slicefs -o layout=partitions $T/disk.img $T/mnt2"
+
+# slicefsctl: options, then mounts (slicefs ones only, blanks decoded), and
+# folders where no mount fits.
+C=$T/ctl
+mkdir -p "$C/mnt" "$C/mnt2" "$C/other" "$C/with blank" "$C/sshfs" "$T/bin"
+: >"$C/file.img"
+cat >"$T/mounts" <<EOF_MOUNTS
+/dev/vda / ext4 rw,relatime 0 0
+disk.img $C/mnt fuse.slicefs rw,nosuid,nodev 0 0
+other.img $C/with\\040blank fuse.slicefs rw,nosuid,nodev 0 0
+host: $C/sshfs fuse.sshfs rw 0 0
+EOF_MOUNTS
+export MOUNTS_FILE=$T/mounts
+expect_only "slicefsctl -" "slicefsctl --help" "slicefsctl --version"
+expect_only "slicefsctl $C/" "slicefsctl $C/mnt" "slicefsctl $C/with blank"
+expect_only "slicefsctl $C/m" "slicefsctl $C/mnt"
+expect_only "slicefsctl $C/o" "slicefsctl $C/other"
+expect_only "slicefsctl --version $C/s" "slicefsctl --version $C/sshfs"
+
+# The commands.
+expect_only "slicefsctl $C/mnt " "slicefsctl $C/mnt list" "slicefsctl $C/mnt add" \
+    "slicefsctl $C/mnt remove" "slicefsctl $C/mnt resize" "slicefsctl $C/mnt reload"
+expect_only "slicefsctl $C/mnt re" "slicefsctl $C/mnt remove" "slicefsctl $C/mnt resize" \
+    "slicefsctl $C/mnt reload"
+
+# Window paths: a stand-in slicefsctl on PATH prints the table of $C/mnt
+# (escaped fields, a window of two extents, a comment), and nothing for any
+# other command line; the completion must give it a short timeout.
+cat >"$T/bin/slicefsctl" <<EOF_STUB
+#!/bin/bash
+[ "\$#" -eq 2 ] && [ "\$1" = "$C/mnt" ] && [ "\$2" = list ] || exit 2
+[ -n "\${SLICEFSCTL_TIMEOUT:-}" ] || exit 3
+cat <<'EOF_TABLE'
+boot 1048576 536870912 rw /img/disk.img
+data/root 0 end rw /img/a.img
+data/root 0 end rw /img/b.img
+# link -> boot (symbolic link)
+with\\ blank 0 4096 ro /img/disk.img
+back\\\\slash\\#1 0 1 rw /img/disk.img
+EOF_TABLE
+EOF_STUB
+chmod +x "$T/bin/slicefsctl"
+export PATH=$T/bin:$PATH
+expect_only "slicefsctl $C/mnt remove " "slicefsctl $C/mnt remove boot" \
+    "slicefsctl $C/mnt remove data/root" "slicefsctl $C/mnt remove with\\ blank" \
+    "slicefsctl $C/mnt remove back\\\\slash#1"
+expect_only "slicefsctl $C/mnt remove d" "slicefsctl $C/mnt remove data/root"
+expect_only "slicefsctl $C/mnt resize w" "slicefsctl $C/mnt resize with\\ blank"
+expect_only "slicefsctl $C/mnt resize boot "
+expect_only "slicefsctl $C/mnt2 remove "
+expect_only "slicefsctl $C/mnt list "
+
+# add: SPEC (nothing to offer), then BACKING; --backing FILE.
+expect_only "slicefsctl $C/mnt add "
+expect_only "slicefsctl $C/mnt add x:0:1 $C/fi" "slicefsctl $C/mnt add x:0:1 $C/file.img"
+expect_only "slicefsctl $C/mnt add -" "slicefsctl $C/mnt add --backing"
+expect_only "slicefsctl $C/mnt add --backing $C/fi" "slicefsctl $C/mnt add --backing $C/file.img"
+expect_only "slicefsctl $C/mnt add --backing $C/file.img x:0:1 "
 
 echo "PASS [$TEST_NAME]"

@@ -77,11 +77,15 @@ refused "usage: slicefsctl MOUNTPOINT resize PATH LENGTH" "$T/mnt" resize a
 refused "resize takes PATH LENGTH, not 3 arguments" "$T/mnt" resize a 1 2
 
 # A missing BACKING: exit 1, named, in both forms.
-for form in "add a:0:1 $T/missing.img" "add --backing $T/missing.img a:0:1"; do
-    ctl "$T/mnt" $form
-    expect_status 1 "$form"
+for form in plain option; do
+    if [ $form = plain ]; then
+        ctl "$T/mnt" add a:0:1 "$T/missing.img"
+    else
+        ctl "$T/mnt" add --backing "$T/missing.img" a:0:1
+    fi
+    expect_status 1 "add, a missing BACKING ($form)"
     grep -qxF "slicefsctl: $T/missing.img: No such file or directory" "$T/err" ||
-        { cat "$T/err" >&2; fail "$form: the missing BACKING is not named"; }
+        { cat "$T/err" >&2; fail "add ($form): the missing BACKING is not named"; }
 done
 ctl_in "$T/plain" "$T/mnt" add a:0:1 missing.img
 grep -qxF "slicefsctl: missing.img: No such file or directory" "$T/err" ||
@@ -236,7 +240,8 @@ fake_start 'resize\0dir/w\0001M\0' '0\n'
 ctl "$T/mnt" resize dir/w 1M
 fake_done
 expect_status 0 "resize"
-[ ! -s "$T/out" ] && [ ! -s "$T/err" ] || fail "resize printed something"
+[ ! -s "$T/out" ] || fail "resize printed '$(cat "$T/out")'"
+[ ! -s "$T/err" ] || fail "resize said '$(cat "$T/err")'"
 
 fake_start 'remove\0-odd name\0' '0\n'
 ctl "$T/mnt" remove -- "-odd name"

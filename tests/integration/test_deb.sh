@@ -1,9 +1,9 @@
 #!/bin/bash
 # The Debian package: scripts/build-deb.sh builds it (dpkg-buildpackage in a
 # temporary copy of the tree), lints it (no lintian errors) and installs it;
-# then the installed package has the binary, man page and completion, and
-# mounts through "mount -t fuse.slicefs" with nothing but the package
-# installed. The package is removed again at the end.
+# then the installed package has the binaries (slicefs, slicefsctl), their
+# man pages and completions, and mounts through "mount -t fuse.slicefs" with
+# nothing but the package installed. The package is removed again at the end.
 #
 # The build skips the unit tests (nocheck): ctest runs them on their own, and
 # some time themselves, which a loaded machine can upset.
@@ -62,15 +62,21 @@ installed || fail "slicefs is not installed after build-deb.sh"
     fail "the installed version is not the built one"
 for f in /usr/bin/slicefs /usr/share/man/man1/slicefs.1.gz \
     /usr/share/bash-completion/completions/slicefs /usr/share/doc/slicefs/copyright \
-    /usr/share/doc/slicefs/examples/srv-images.mount; do
+    /usr/share/doc/slicefs/examples/srv-images.mount /usr/bin/slicefsctl \
+    /usr/share/man/man1/slicefsctl.1.gz /usr/share/bash-completion/completions/slicefsctl; do
     dpkg -L slicefs | grep -qxF "$f" || fail "the package does not own $f"
     [ -f "$f" ] || fail "$f is missing"
 done
 [[ $(/usr/bin/slicefs --version) == "slicefs $version"* ]] ||
     fail "/usr/bin/slicefs --version says '$(/usr/bin/slicefs --version)'"
 /usr/bin/slicefs --help >/dev/null || fail "/usr/bin/slicefs --help failed"
-MANWIDTH=80 man -l /usr/share/man/man1/slicefs.1.gz 2>/dev/null | grep -q '^SYNOPSIS' ||
-    fail "the installed man page does not render"
+[ "$(/usr/bin/slicefsctl --version)" = "slicefsctl $version" ] ||
+    fail "/usr/bin/slicefsctl --version says '$(/usr/bin/slicefsctl --version)'"
+/usr/bin/slicefsctl --help >/dev/null || fail "/usr/bin/slicefsctl --help failed"
+for page in slicefs slicefsctl; do
+    MANWIDTH=80 man -l /usr/share/man/man1/$page.1.gz 2>/dev/null | grep -q '^SYNOPSIS' ||
+        fail "the installed man page $page.1 does not render"
+done
 dpkg-deb -f "$deb" Depends | grep -q 'fuse3' || fail "the package does not depend on fuse3"
 
 # mount -t fuse.slicefs with the packaged binary (mount.fuse3 finds it in
@@ -95,8 +101,10 @@ wait_gone "$pid" || fail "daemon $pid still running after umount"
 if ! $was_installed; then
     remove >"$T/remove.log" 2>&1 || { cat "$T/remove.log" >&2; fail "apt-get remove slicefs failed"; }
     ! installed || fail "slicefs still installed after removal"
-    [ ! -e /usr/bin/slicefs ] || fail "/usr/bin/slicefs left after removal"
-    [ ! -e /usr/share/bash-completion/completions/slicefs ] || fail "completion left after removal"
+    for f in /usr/bin/slicefs /usr/bin/slicefsctl /usr/share/bash-completion/completions/slicefs \
+        /usr/share/bash-completion/completions/slicefsctl; do
+        [ ! -e "$f" ] || fail "$f left after removal"
+    done
 fi
 
 echo "PASS [$TEST_NAME]"

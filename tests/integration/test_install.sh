@@ -1,8 +1,8 @@
 #!/bin/bash
-# "cmake --install" puts the binary, the man page and the bash completion
-# under the chosen prefix (and under DESTDIR, as packaging does); the
-# installed binary reports the project's version, lists its options, and
-# mounts.
+# "cmake --install" puts the binaries (slicefs, slicefsctl), their man pages
+# and bash completions under the chosen prefix (and under DESTDIR, as
+# packaging does); the installed binaries report the project's version and
+# list their options, and slicefs mounts.
 . "$(dirname "$0")/lib.sh"
 
 : "${BUILD_DIR:?set BUILD_DIR to the cmake build folder (ctest does)}"
@@ -19,12 +19,14 @@ cmake --install "$BUILD_DIR" --prefix "$P" >"$T/install.log" 2>&1 ||
     { cat "$T/install.log" >&2; fail "cmake --install --prefix $P failed"; }
 
 BIN=$P/bin/slicefs
-MAN=$P/share/man/man1/slicefs.1
-COMP=$P/share/bash-completion/completions/slicefs
-[ -x "$BIN" ] || fail "no executable $BIN"
-[ -f "$MAN" ] || fail "no man page $MAN"
-[ -f "$COMP" ] || fail "no bash completion $COMP"
-cmp "$COMP" "$SRC/contrib/bash-completion/slicefs" || fail "installed completion differs from contrib/"
+for prog in slicefs slicefsctl; do
+    [ -x "$P/bin/$prog" ] || fail "no executable $P/bin/$prog"
+    [ -f "$P/share/man/man1/$prog.1" ] || fail "no man page $P/share/man/man1/$prog.1"
+    c=$P/share/bash-completion/completions/$prog
+    [ -f "$c" ] || fail "no bash completion $c"
+    cmp "$c" "$SRC/contrib/bash-completion/$prog" ||
+        fail "the installed $prog completion differs from contrib/"
+done
 
 # --version: the project's version, exit 0.
 out=$("$BIN" --version) || fail "$BIN --version failed"
@@ -40,19 +42,36 @@ for opt in 'window=' 'table=' 'layout=chunks:' 'layout=partitions' 'sectorsize='
     grep -qF -- "$opt" "$T/help.txt" || fail "--help does not list $opt"
 done
 
-# The man page renders, without warnings, names the same version, and is
-# the one from doc/.
-MANWIDTH=80 man --warnings -l "$MAN" >"$T/man.txt" 2>"$T/man.err" || fail "man -l $MAN failed"
-[ ! -s "$T/man.err" ] || { cat "$T/man.err" >&2; fail "man -l $MAN warns"; }
-for section in NAME SYNOPSIS DESCRIPTION OPTIONS; do
-    grep -q "^$section" "$T/man.txt" || fail "the rendered man page has no $section"
+# slicefsctl: its version, its help.
+CTL=$P/bin/slicefsctl
+out=$("$CTL" --version) || fail "$CTL --version failed"
+[ "$out" = "slicefsctl $version" ] || fail "slicefsctl --version says '$out'"
+"$CTL" --help >"$T/ctl-help.txt" || fail "$CTL --help failed"
+for word in list add remove resize reload user.slicefs.control; do
+    grep -qw -- "$word" "$T/ctl-help.txt" || fail "slicefsctl --help does not mention $word"
 done
-grep -q "^\.TH SLICEFS 1 .*\"slicefs $version\"" "$MAN" ||
-    fail "the man page's .TH does not say slicefs $version: $(grep '^\.TH' "$MAN")"
 
-# The completion file loads and registers for slicefs.
-bash --norc --noprofile -c '. "$1" && complete -p slicefs' _ "$COMP" >/dev/null ||
-    fail "the installed completion does not register for slicefs"
+# The man pages render, without warnings, name the same version, and are
+# the ones from doc/.
+for prog in slicefs slicefsctl; do
+    man=$P/share/man/man1/$prog.1
+    MANWIDTH=80 man --warnings -l "$man" >"$T/man.txt" 2>"$T/man.err" || fail "man -l $man failed"
+    [ ! -s "$T/man.err" ] || { cat "$T/man.err" >&2; fail "man -l $man warns"; }
+    for section in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS"; do
+        grep -q "^$section" "$T/man.txt" || fail "the rendered $prog.1 has no $section"
+    done
+    grep -q "^\.TH ${prog^^} 1 .*\"slicefs $version\"" "$man" ||
+        fail "$prog.1's .TH does not say slicefs $version: $(grep '^\.TH' "$man")"
+    cmp "$man" "$SRC/doc/$prog.1" || fail "the installed $prog.1 differs from doc/"
+done
+grep -q '^COMMANDS' "$T/man.txt" || fail "slicefsctl.1 has no COMMANDS"
+
+# The completion files load and register for their commands.
+for prog in slicefs slicefsctl; do
+    bash --norc --noprofile -c '. "$1" && complete -p "$2"' _ \
+        "$P/share/bash-completion/completions/$prog" "$prog" >/dev/null ||
+        fail "the installed completion does not register for $prog"
+done
 
 # A real mount with the installed binary.
 head -c 4M /dev/urandom >"$T/disk.img"
@@ -66,7 +85,9 @@ unmount_slicefs "$T/mnt"
 # Staged, as a package build does it: DESTDIR plus the /usr prefix.
 DESTDIR=$T/stage cmake --install "$BUILD_DIR" --prefix /usr >"$T/stage.log" 2>&1 ||
     { cat "$T/stage.log" >&2; fail "DESTDIR=... cmake --install --prefix /usr failed"; }
-for f in usr/bin/slicefs usr/share/man/man1/slicefs.1 usr/share/bash-completion/completions/slicefs; do
+for f in usr/bin/slicefs usr/share/man/man1/slicefs.1 usr/share/bash-completion/completions/slicefs \
+    usr/bin/slicefsctl usr/share/man/man1/slicefsctl.1 \
+    usr/share/bash-completion/completions/slicefsctl; do
     [ -f "$T/stage/$f" ] || fail "staged install lacks /$f"
 done
 

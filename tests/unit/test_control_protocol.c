@@ -75,6 +75,17 @@ static void test_round_trip(void **state)
     assert_memory_equal(buf, "add\0p1:0:4096\0/abs/backing\0", 27);
 }
 
+/* A string literal as bytes: its text and its length (NULs inside it
+ * counted, the one the compiler adds not). */
+struct bytes {
+    const char *text;
+    size_t len;
+};
+#define BYTES(literal)                                                                             \
+    {                                                                                              \
+        (literal), sizeof(literal) - 1                                                             \
+    }
+
 /* Splits the len bytes of text; it must be refused with a message that
  * contains part. */
 static void refused(const char *text, size_t len, const char *part)
@@ -88,14 +99,21 @@ static void refused(const char *text, size_t len, const char *part)
 static void test_hostile_requests(void **state)
 {
     (void)state;
-    refused("", 0, "empty request");
-    refused("list", 4, "does not end with a NUL");
-    refused("add\0x:0:1", 9, "does not end with a NUL");
-    refused("\0", 1, "argument 1 of the request is empty");
-    refused("\0list\0", 6, "argument 1 of the request is empty");
-    refused("remove\0\0p\0", 10, "argument 2 of the request is empty");
-    refused("list\0\0", 6, "argument 2 of the request is empty");
-    refused("1\0002\0003\0004\0005\0006\0007\0008\0009\0", 18, "more than 8 arguments");
+    static const struct {
+        struct bytes request;
+        const char *why;
+    } hostile[] = {
+        {BYTES(""), "empty request"},
+        {BYTES("list"), "does not end with a NUL"},
+        {BYTES("add\0x:0:1"), "does not end with a NUL"},
+        {BYTES("\0"), "argument 1 of the request is empty"},
+        {BYTES("\0list\0"), "argument 1 of the request is empty"},
+        {BYTES("remove\0\0p\0"), "argument 2 of the request is empty"},
+        {BYTES("list\0\0"), "argument 2 of the request is empty"},
+        {BYTES("1\0002\0003\0004\0005\0006\0007\0008\0009\0"), "more than 8 arguments"},
+    };
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++)
+        refused(hostile[i].request.text, hostile[i].request.len, hostile[i].why);
 
     char *big = malloc(CONTROL_REQUEST_MAX + 1);
     assert_non_null(big);
@@ -155,52 +173,45 @@ static void test_join_refuses(void **state)
     free(out);
 }
 
-/* Parses text as a reply: the status and the body must be as given. */
-static void reply_is(const char *text, int want_status, const char *want_body)
-{
-    int status = -1;
-    struct sfs_error err = {{0}};
-    long body = control_reply_parse(text, strlen(text), &status, &err);
-    if (body < 0)
-        fail_msg("'%s' refused: %s", text, err.msg);
-    assert_int_equal(status, want_status);
-    assert_string_equal(text + body, want_body);
-}
-
-static void reply_refused(const char *text, size_t len)
-{
-    int status = -1;
-    struct sfs_error err = {{0}};
-    assert_int_equal(control_reply_parse(text, len, &status, &err), -1);
-    assert_contains(err.msg, "does not start with a status line");
-    assert_int_equal(status, -1);
-}
-
 static void test_reply_parse(void **state)
 {
     (void)state;
-    reply_is("0\n", 0, "");
-    reply_is("0\np1 0 4096 rw /b\n", 0, "p1 0 4096 rw /b\n");
-    reply_is("1\nwindow x: bad\n", 1, "window x: bad\n");
-    reply_is("2\nno memory", 2, "no memory");
-    reply_is("255\n", 255, "");
-    reply_is("1\n\n7\n", 1, "\n7\n");
-
-    reply_refused("", 0);
-    reply_refused("0", 1);
-    reply_refused("\n", 1);
-    reply_refused("x\n", 2);
-    reply_refused("-1\n", 3);
-    reply_refused(" 0\n", 3);
-    reply_refused("0 \n", 3);
-    reply_refused("01\n", 3);
-    reply_refused("256\n", 4);
-    reply_refused("1000\n", 5);
-    reply_refused("0\0\n", 3);
-
-    /* The message quotes the start of the reply, unprintable bytes as '?'. */
+    static const struct {
+        const char *reply;
+        int status;
+        const char *body;
+    } good[] = {
+        {"0\n", 0, ""},
+        {"0\np1 0 4096 rw /b\n", 0, "p1 0 4096 rw /b\n"},
+        {"1\nwindow x: bad\n", 1, "window x: bad\n"},
+        {"2\nno memory", 2, "no memory"},
+        {"255\n", 255, ""},
+        {"1\n\n7\n", 1, "\n7\n"},
+    };
     struct sfs_error err = {{0}};
     int status;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        status = -1;
+        long body = control_reply_parse(good[i].reply, strlen(good[i].reply), &status, &err);
+        if (body < 0)
+            fail_msg("'%s' refused: %s", good[i].reply, err.msg);
+        assert_int_equal(status, good[i].status);
+        assert_string_equal(good[i].reply + body, good[i].body);
+    }
+
+    static const struct bytes bad[] = {
+        BYTES(""),      BYTES("0"),      BYTES("\n"),    BYTES("x\n"),
+        BYTES("-1\n"),  BYTES(" 0\n"),   BYTES("0 \n"),  BYTES("01\n"),
+        BYTES("256\n"), BYTES("1000\n"), BYTES("0\0\n"),
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        status = -1;
+        assert_int_equal(control_reply_parse(bad[i].text, bad[i].len, &status, &err), -1);
+        assert_contains(err.msg, "does not start with a status line");
+        assert_int_equal(status, -1);
+    }
+
+    /* The message quotes the start of the reply, unprintable bytes as '?'. */
     assert_int_equal(control_reply_parse("OK\r\nmore than twenty-three bytes", 32, &status, &err),
                      -1);
     assert_contains(err.msg, "32 bytes: 'OK??more than twenty-th...'");
