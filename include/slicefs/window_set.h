@@ -79,9 +79,8 @@ int window_set_plan_remove(const struct window_set *cur, const char *path, const
 
 /* The declared window at path with length_text (a LENGTH field: a size or
  * "end") as its length. */
-int window_set_plan_resize(const struct window_set *cur, const char *path,
-                           const char *length_text, const char *origin, struct window_table *plan,
-                           struct sfs_error *err);
+int window_set_plan_resize(const struct window_set *cur, const char *path, const char *length_text,
+                           const char *origin, struct window_table *plan, struct sfs_error *err);
 
 /* fresh, the window sources read again, as the plan (taken over, also on
  * failure): its backing files that the mount holds are replaced by the

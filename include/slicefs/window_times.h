@@ -70,8 +70,8 @@ struct window_times_options {
 
 /* Opens the state of every backing file of table (mapped, before the
  * mount goes live), points each window's record into it (struct window),
- * digests the windows that need it and settles their times. Returns 0, or -1 with a message when the state asked for (-o
- * state=) cannot be made. Where the default place cannot be used, warns and
+ * digests the windows that need it and settles their times. Returns 0, or -1 with a message when
+ * the state asked for (-o state=) cannot be made. Where the default place cannot be used, warns and
  * goes on without state; an old state that cannot be used is only warned
  * of and made anew. */
 int window_times_open(struct window_times *t, struct window_table *table,

@@ -142,10 +142,9 @@ static int insert_window(struct path_tree *tree, const struct window_table *tabl
             char *prefix = strndup(w->path, (size_t)(component - w->path) + len);
             if (prefix == NULL)
                 return sfs_error_set(err, "%s: out of memory", w->origin);
-            uint64_t ino =
-                last ? listed_ino(&w->backing->identity, prefix,
-                                  TAG_WINDOW | (uint64_t)w->incarnation << 8)
-                     : listed_ino(NULL, prefix, TAG_FOLDER);
+            uint64_t ino = last ? listed_ino(&w->backing->identity, prefix,
+                                             TAG_WINDOW | (uint64_t)w->incarnation << 8)
+                                : listed_ino(NULL, prefix, TAG_FOLDER);
             free(prefix);
             int64_t index =
                 add_node(tree, dir, component, len, last ? window : PATH_TREE_NOT_A_WINDOW, ino);

@@ -135,7 +135,8 @@ int window_set_plan_add(const struct window_set *cur, const struct window_spec *
                         struct sfs_error *err)
 {
     if (spec->hole)
-        return sfs_error_set(err, "%s: OFFSET: a window of only a hole cannot be added", spec->origin);
+        return sfs_error_set(err, "%s: OFFSET: a window of only a hole cannot be added",
+                             spec->origin);
     if (window_table_copy(plan, &cur->table, err) < 0)
         return -1;
     if (window_table_add(plan, spec, default_backing, err) < 0 ||
@@ -178,9 +179,8 @@ int window_set_plan_remove(const struct window_set *cur, const char *path, const
     return 0;
 }
 
-int window_set_plan_resize(const struct window_set *cur, const char *path,
-                           const char *length_text, const char *origin, struct window_table *plan,
-                           struct sfs_error *err)
+int window_set_plan_resize(const struct window_set *cur, const char *path, const char *length_text,
+                           const char *origin, struct window_table *plan, struct sfs_error *err)
 {
     ssize_t index = find_declared(cur, path, origin, err);
     if (index < 0)

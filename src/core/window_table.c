@@ -648,8 +648,8 @@ static int check_mapped(const struct backing *b, uint64_t offset, uint64_t lengt
                         enum window_mode mode, const char *origin, struct sfs_error *err)
 {
     bool cow = mode == WINDOW_MODE_COW;
-    uint64_t mapped = cow ? (b->private_map != NULL ? b->size : 0)
-                          : (b->shared_map != NULL ? b->map_len : 0);
+    uint64_t mapped =
+        cow ? (b->private_map != NULL ? b->size : 0) : (b->shared_map != NULL ? b->map_len : 0);
     if (offset <= mapped && length <= mapped - offset &&
         (mode != WINDOW_MODE_RW || length == 0 || b->want_shared_write))
         return 0;
@@ -664,8 +664,9 @@ static int check_mapped(const struct backing *b, uint64_t offset, uint64_t lengt
                          "%s: MODE: %s, but '%s' was mapped %s when the mount began (as its "
                          "windows then needed): remount to add a %s window of it",
                          origin, window_mode_name(mode), b->path,
-                         cow ? "without a private copy" : mode == WINDOW_MODE_RW ? "read-only"
-                                                                                 : "privately only",
+                         cow                      ? "without a private copy"
+                         : mode == WINDOW_MODE_RW ? "read-only"
+                                                  : "privately only",
                          window_mode_name(mode));
 }
 
@@ -696,13 +697,13 @@ int window_table_map_live(struct window_table *table, size_t first_new, struct s
         const struct window *w = &table->windows[i];
         if (w->link_target != NULL)
             continue;
-        if (w->extents == NULL && check_mapped(w->backing, w->offset, w->length, w->mode,
-                                               w->origin, err) < 0)
+        if (w->extents == NULL &&
+            check_mapped(w->backing, w->offset, w->length, w->mode, w->origin, err) < 0)
             return -1;
         for (uint32_t k = 0; k < w->extent_count; k++) {
             const struct window_extent *e = &w->extents[k];
-            if (!e->hole && check_mapped(e->backing, e->offset, e->length, w->mode, w->origin,
-                                         err) < 0)
+            if (!e->hole &&
+                check_mapped(e->backing, e->offset, e->length, w->mode, w->origin, err) < 0)
                 return -1;
         }
     }

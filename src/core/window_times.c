@@ -101,9 +101,9 @@ struct window_record *window_times_record(const struct window_times *t, const st
         (w->offset - rule->offset) % rule->chunk_size != 0)
         return NULL;
     uint64_t index = (w->offset - rule->offset) / rule->chunk_size;
-    if (index >= rule->count || w->length != (index + 1 < rule->count
-                                                  ? rule->chunk_size
-                                                  : rule->total - index * rule->chunk_size))
+    if (index >= rule->count ||
+        w->length !=
+            (index + 1 < rule->count ? rule->chunk_size : rule->total - index * rule->chunk_size))
         return NULL;
     return &t->per_backing[w->backing->index].file.records[t->rule_first_record + index];
 }

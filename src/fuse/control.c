@@ -267,8 +267,7 @@ static int assign_records(struct control *c, const struct window_set *cur,
             w->reshaped = was->reshaped;
             continue;
         }
-        const struct window *began =
-            declared_at(&fs->tree, path_tree_path_ino(&fs->tree, w->path));
+        const struct window *began = declared_at(&fs->tree, path_tree_path_ino(&fs->tree, w->path));
         w->reshaped = began == NULL || !window_same_geometry(began, w);
         w->record = NULL;
         if (!window_times_on(&fs->times))
@@ -307,7 +306,7 @@ static int count_removals(struct control *c, const struct window_set *cur,
 /* ---- Saving ---------------------------------------------------------------- */
 
 int control_save_table(const char *path, const char *mountpoint, const struct window_table *table,
-                      struct sfs_error *err)
+                       struct sfs_error *err)
 {
     char *temp;
     if (asprintf(&temp, "%s.tmp.%ld", path, (long)getpid()) < 0)
@@ -361,8 +360,9 @@ static int apply(struct control *c, struct window_table *plan, struct sfs_error 
     struct window_set *cur = fs->live, *next;
     if (plan->backing_count > fs->backing_capacity) {
         window_set_discard_plan(cur, plan);
-        sfs_error_set(err, "a live mount opens at most %d backing files beyond those it began "
-                           "with: remount to use more",
+        sfs_error_set(err,
+                      "a live mount opens at most %d backing files beyond those it began "
+                      "with: remount to use more",
                       LIVE_BACKINGS_ADDED_MAX);
         return CONTROL_REFUSED;
     }

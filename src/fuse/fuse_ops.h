@@ -42,7 +42,7 @@ struct slicefs_fs {
      * replaced by control.c; window_set.h). */
     struct window_set *live;
     struct window_set_list sets; /* every set not yet freed */
-    struct window_times times; /* per-window times and digests (state) */
+    struct window_times times;   /* per-window times and digests (state) */
     enum cache_mode cache;
     bool single_thread;            /* -s: no handler may wait on another request */
     bool prefetch;                 /* fill the kernel's cache around small reads */
@@ -54,8 +54,8 @@ struct slicefs_fs {
     gid_t gid;
     mode_t umask;            /* -o umask: bits nothing shows */
     struct timespec started; /* times of the directories */
-    size_t backing_capacity;  /* backing files the per-file structures have room for */
-    struct control *control;  /* the control socket (control.h), or NULL */
+    size_t backing_capacity; /* backing files the per-file structures have room for */
+    struct control *control; /* the control socket (control.h), or NULL */
 };
 
 extern const struct fuse_lowlevel_ops slicefs_ops;

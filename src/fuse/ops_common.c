@@ -46,8 +46,8 @@ static void visit_overlaps(struct slicefs_fs *fs, fuse_ino_t ino, const struct w
 {
     bool cow = w->mode == WINDOW_MODE_COW;
     if (w->extents == NULL)
-        return overlap_index_visit(&live_set(fs)->overlaps, w->backing, cow, w->offset + offset, length, ino,
-                                   fn, arg);
+        return overlap_index_visit(&live_set(fs)->overlaps, w->backing, cow, w->offset + offset,
+                                   length, ino, fn, arg);
     uint64_t end = window_length(w);
     if (offset >= end)
         return;
@@ -56,8 +56,8 @@ static void visit_overlaps(struct slicefs_fs *fs, fuse_ino_t ino, const struct w
         struct wio_piece p;
         wio_piece(w, at, end - at, &p);
         if (!p.hole)
-            overlap_index_visit(&live_set(fs)->overlaps, p.backing, cow, p.backing_off, p.count, ino, fn,
-                                arg);
+            overlap_index_visit(&live_set(fs)->overlaps, p.backing, cow, p.backing_off, p.count,
+                                ino, fn, arg);
         at += p.count;
     }
 }
@@ -182,8 +182,8 @@ bool outside_change(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *
         return v.self_changed;
     }
     if (fs->cache == CACHE_AUTO && !fs->single_thread)
-        overlap_index_visit(&live_set(fs)->overlaps, w->backing, false, 0, UINT64_MAX, ino, invalidate_range,
-                            fs);
+        overlap_index_visit(&live_set(fs)->overlaps, w->backing, false, 0, UINT64_MAX, ino,
+                            invalidate_range, fs);
     return true;
 }
 
@@ -212,7 +212,8 @@ const struct window *window_of(fuse_req_t req, fuse_ino_t ino, const struct fuse
 void handle_new(struct fuse_file_info *fi, struct window_set *set)
 {
     window_set_hold(set);
-    fi->fh = (uint64_t)(uintptr_t)set | (fi->flags & O_DSYNC ? FH_SYNC : 0); /* O_SYNC has O_DSYNC */
+    fi->fh =
+        (uint64_t)(uintptr_t)set | (fi->flags & O_DSYNC ? FH_SYNC : 0); /* O_SYNC has O_DSYNC */
 }
 
 void handle_free(struct fuse_file_info *fi)

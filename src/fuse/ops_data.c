@@ -259,7 +259,8 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
     changes_end(out);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
-    res = written(req, ino_out, out, (fi_out->fh & FH_SYNC) != 0, (uint64_t)off_out, (uint64_t)copied);
+    res = written(req, ino_out, out, (fi_out->fh & FH_SYNC) != 0, (uint64_t)off_out,
+                  (uint64_t)copied);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
     fuse_reply_write(req, (size_t)copied);

@@ -188,8 +188,7 @@ static int take_option(void *data, const char *arg, int key, struct fuse_args *o
         }
         if (path[0] == '/')
             opts->save = strdup(path);
-        else if (getcwd(cwd, sizeof cwd) == NULL ||
-                 asprintf(&opts->save, "%s/%s", cwd, path) < 0)
+        else if (getcwd(cwd, sizeof cwd) == NULL || asprintf(&opts->save, "%s/%s", cwd, path) < 0)
             opts->save = NULL;
         if (opts->save == NULL) {
             fprintf(stderr, "slicefs: save=%s: %s\n", path, strerror(errno));

@@ -53,8 +53,7 @@ static struct write_handles *handles_of(struct slicefs_fs *fs, const struct back
 
 /* Replies to an open counted as one that may write; if it was interrupted,
  * no release will come for it, so it is uncounted here. */
-static void reply_counted_open(fuse_req_t req, struct fuse_file_info *fi,
-                               struct write_handles *h)
+static void reply_counted_open(fuse_req_t req, struct fuse_file_info *fi, struct write_handles *h)
 {
     if (reply_open(req, fi) != 0) {
         pthread_mutex_lock(&h->lock);

@@ -122,8 +122,7 @@ static struct window_spec spec_of(const char *text)
 
 /* plan_add of text (in backing, NULL: the disk) must be refused with a
  * message containing want; the live set stays as it was. */
-static void add_refused(struct fixture *f, const char *text, const char *backing,
-                        const char *want)
+static void add_refused(struct fixture *f, const char *text, const char *backing, const char *want)
 {
     struct window_spec spec = spec_of(text);
     if (backing != NULL)
@@ -279,7 +278,7 @@ static void holds_keep_a_set(void **state)
     struct window_table plan;
     struct sfs_error err = {{0}};
     assert_int_equal(window_set_plan_remove(f->live, "a", "remove", &plan, &err), 0);
-    publish(f, &plan); /* drops the live hold of old */
+    publish(f, &plan);                                    /* drops the live hold of old */
     assert_string_equal(old->table.windows[0].path, "a"); /* still there */
     window_set_hold(f->live); /* a handle never released: the list frees it */
 }
