@@ -18,7 +18,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-60}
-all=(fuzz_size_parse fuzz_window_spec fuzz_table fuzz_partitions fuzz_archive fuzz_state_file)
+all=(fuzz_size_parse fuzz_window_spec fuzz_table fuzz_partitions fuzz_archive fuzz_state_file fuzz_control_request)
 
 merge=false
 names=()

@@ -29,6 +29,7 @@ packages=(
     libfuse3-dev fuse3                 # libfuse low-level API, fusermount3, mount.fuse3
     libblkid-dev                       # partition tables (layout=partitions)
     libxxhash-dev libssl-dev           # window digests: XXH3-128 (state), SHA-256
+    liburcu-dev                        # userspace RCU: live window sets (runtime control)
     fdisk                              # sfdisk, to make test images
     libcmocka-dev                      # unit tests
     fio attr                           # integration tests (fio, getfattr/setfattr) and benchmarks

@@ -455,8 +455,6 @@ int main(int argc, char *argv[])
 
     int loop = serve(se, &cmdline);
     prefetch_stop(&fs);
-    control_stop(fs.control);
-    fs.control = NULL;
     /* SIGTERM, SIGINT and SIGHUP end the loop on purpose: a clean exit. So
      * does the kernel's end of the connection: ENODEV after an unmount, and
      * ECONNABORTED when it tears the connection down with requests still
@@ -473,9 +471,13 @@ out_unmount:
 out_signals:
     fuse_remove_signal_handlers(se);
 out_session:
+    /* After the unmount: a command under way may wait in the kernel for a
+     * page that a request no thread serves any more holds; the unmount ends
+     * that wait. Before the session is gone: the command may still use it. */
+    control_stop(fs.control);
+    fs.control = NULL;
     fuse_session_destroy(se);
 out_windows:
-    control_stop(fs.control);
     prefetch_free(&fs);
     path_tree_free(&fs.tree);
     if (!mounted) {
