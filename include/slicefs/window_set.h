@@ -59,7 +59,15 @@ int window_set_make(struct window_set **out, struct window_table *table,
 
 void window_set_hold(struct window_set *set);
 
-/* Drops a hold; the last one frees the set (not the backing files). */
+/* Drops a hold. Returns true when it was the last: the caller frees the
+ * set (window_set_free), at once or once no reader can still use it. */
+bool window_set_release(struct window_set *set);
+
+/* Frees a set nothing holds (not the backing files). */
+void window_set_free(struct window_set *set);
+
+/* window_set_release, and window_set_free when it was the last hold: where
+ * no reader can still use the set. */
 void window_set_drop(struct window_set *set);
 
 /* Plans: each fills *plan (on success only) with the current set's windows

@@ -77,12 +77,21 @@ void window_set_hold(struct window_set *set)
     atomic_fetch_add_explicit(&set->holds, 1, memory_order_relaxed);
 }
 
-void window_set_drop(struct window_set *set)
+bool window_set_release(struct window_set *set)
 {
-    if (atomic_fetch_sub_explicit(&set->holds, 1, memory_order_acq_rel) != 1)
-        return;
+    return atomic_fetch_sub_explicit(&set->holds, 1, memory_order_acq_rel) == 1;
+}
+
+void window_set_free(struct window_set *set)
+{
     unlink_set(set);
     free_set(set);
+}
+
+void window_set_drop(struct window_set *set)
+{
+    if (window_set_release(set))
+        window_set_free(set);
 }
 
 void window_set_discard(const struct window_set *cur, struct window_set *set)

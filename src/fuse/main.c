@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <urcu-bp.h>
+
 #include "control.h"
 #include "fuse_ops.h"
 #include "log.h"
@@ -142,6 +144,7 @@ static int close_live(struct slicefs_fs *fs)
     if (fs->live == NULL)
         return 0;
     struct window_table *now = &fs->live->table;
+    rcu_barrier(); /* the sets handles released, freed after their grace period */
     for (size_t i = fs->table.backing_count; i < now->backing_count; i++) {
         int r = backing_close(now->backings[i]);
         if (r < 0 && res == 0)

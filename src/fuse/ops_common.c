@@ -216,12 +216,35 @@ void handle_new(struct fuse_file_info *fi, struct window_set *set)
         (uint64_t)(uintptr_t)set | (fi->flags & O_DSYNC ? FH_SYNC : 0); /* O_SYNC has O_DSYNC */
 }
 
+/* A set whose last hold a handle dropped, freed after a grace period. */
+struct set_to_free {
+    struct rcu_head rcu;
+    struct window_set *set;
+};
+
+static void free_after_grace(struct rcu_head *rcu)
+{
+    struct set_to_free *f = caa_container_of(rcu, struct set_to_free, rcu);
+    window_set_free(f->set);
+    free(f);
+}
+
+/* The handle's set may still be in use by another request of the same
+ * handle, one that already replied and goes on (prefetch_around after a
+ * read's reply) while the kernel sends the release: it is freed only after
+ * every read-side section under way has ended. (Out of memory: it stays
+ * in the list, freed at the end of the mount.) */
 void handle_free(struct fuse_file_info *fi)
 {
     struct window_set *set = handle_set(fi);
-    if (set != NULL)
-        window_set_drop(set);
     fi->fh = 0;
+    if (set == NULL || !window_set_release(set))
+        return;
+    struct set_to_free *f = malloc(sizeof *f);
+    if (f == NULL)
+        return;
+    f->set = set;
+    call_rcu(&f->rcu, free_after_grace);
 }
 
 int reply_open(fuse_req_t req, struct fuse_file_info *fi)
