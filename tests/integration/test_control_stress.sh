@@ -95,7 +95,10 @@ wait_until "fio started" test -e "$T/fio.1.log"
 
 start=$SECONDS
 python3 "$(dirname "$0")/control_stress.py" "$SLICEFSCTL" "$mnt" "$img" "$SEED" "$COUNT" \
-    "$T/model" || fail "the commands (seed $SEED) did not do what the model says"
+    "$T/model" || {
+    tail -n 80 "$DAEMON_LOG" >&2
+    fail "the commands (seed $SEED) did not do what the model says"
+}
 echo "test_control_stress: the commands took $((SECONDS - start)) s under load"
 
 touch "$T/stop"
