@@ -17,12 +17,15 @@ same seed gives the same commands), each run through the slicefsctl binary:
                 under a window, or when it runs past the end of BACKING
   remove PATH   refused when PATH is no window
   resize PATH L refused when PATH is no window or L runs past the end
+  reload        now and then: back to the windows given at mount (the
+                fixed ones)
 
 Windows that are done stay below LIMIT (the guard tail past it is never
 covered); refused ones run past the end of BACKING. After each command:
 its exit status is the model's (1 with a message when refused); the
 kernel's view of the path agrees at once (stat: a file of the model's size
-and mode, a folder, or nothing; the parent folder's listing); now and then
+and mode, a folder, or nothing; the parent folder's listing; a path's inode
+number is the same whenever it is a window); now and then
 a page of a window in the quiet part of BACKING (bytes from QUIET up,
 never written) reads back as BACKING's bytes there, and a handle opened
 before a remove still reads the removed window's bytes. Every CHECK_EVERY
@@ -136,7 +139,8 @@ class Driver:
         self.end = os.stat(backing).st_size
         self.backing_fd = os.open(backing, os.O_RDONLY)
         self.step = 0
-        self.stats = {"done": 0, "refused": 0, "content": 0, "kept_handle": 0}
+        self.inos = {}  # path -> the inode number it had as a window
+        self.stats = {"done": 0, "refused": 0, "reload": 0, "content": 0, "kept_handle": 0}
         out = self.run("list")
         if out.returncode != 0:
             raise Mismatch(f"slicefsctl list: exit {out.returncode}: {out.stderr}")
@@ -154,7 +158,9 @@ class Driver:
     def next_command(self):
         """(args, expected status, model change or None), drawn from rng."""
         rng, m = self.rng, self.model
-        op = rng.choices(["add", "remove", "resize"], [45, 30, 25])[0]
+        op = rng.choices(["add", "remove", "resize", "reload"], [450, 300, 247, 3])[0]
+        if op == "reload":
+            return ["reload"], None, ("reload", None, None)
         path = rng.choice(POOL)
         if op == "add":
             if rng.random() < 0.03:
@@ -183,7 +189,7 @@ class Driver:
 
     def one(self):
         args, why, change = self.next_command()
-        path = args[1].split(":")[0]
+        path = args[1].split(":")[0] if len(args) > 1 else None
         kept = self.maybe_keep_handle(path) if args[0] == "remove" and why is None else None
         out = self.run(*args)
         want = 1 if why else 0
@@ -195,12 +201,18 @@ class Driver:
         if why:
             self.stats["refused"] += 1
         else:
-            self.stats["done"] += 1
+            self.stats["done" if path is not None else "reload"] += 1
             kind, p, value = change
             if kind == "set":
                 self.model.windows[p] = value
-            else:
+            elif kind == "del":
                 del self.model.windows[p]
+            else:
+                self.model.windows = {f: self.model.windows[f] for f in self.model.fixed}
+        if path is None:
+            for p in POOL + sorted(self.model.fixed):
+                self.check_path(p)
+            return
         self.check_path(path)
         if kept is not None:
             self.check_kept_handle(*kept)
@@ -227,6 +239,8 @@ class Driver:
                 self.fail(f"{path}: stat size {st.st_size}, the model {length}")
             if (mode == "ro") != (st.st_mode & 0o222 == 0):
                 self.fail(f"{path}: mode {mode} but permission bits {oct(st.st_mode)}")
+            if self.inos.setdefault(path, st.st_ino) != st.st_ino:
+                self.fail(f"{path}: inode number {st.st_ino}, earlier {self.inos[path]}")
         elif path in m.folders():
             if st is None or not stat.S_ISDIR(st.st_mode):
                 self.fail(f"{path} should be a folder; stat: {st}")
@@ -319,7 +333,8 @@ class Driver:
         s = self.stats
         print(f"control_stress: seed {self.seed}: {self.count} commands in {took:.1f} s "
               f"({1000 * took / max(1, self.count):.2f} ms each): {s['done']} done, "
-              f"{s['refused']} refused as the model said; {s['content']} content checks, "
+              f"{s['refused']} refused as the model said, {s['reload']} reloads; "
+              f"{s['content']} content checks, "
               f"{s['kept_handle']} handles kept across a remove; "
               f"{len(self.model.windows)} windows at the end")
 

@@ -1,10 +1,11 @@
 #!/bin/bash
 # Runtime control under load (issue 15): 10,000 random slicefsctl commands
-# (add, remove, resize; seeded and reproducible: the seed is printed, and
-# SLICEFS_STRESS_SEED=N runs the same commands again) against a live mount
-# while fio writes with verification through a fixed window the commands
-# never touch, a reader re-reads another fixed window and compares it each
-# time, and a walker lists the whole mount over and over.
+# (add, remove, resize, now and then reload; seeded and reproducible: the
+# seed is printed, and SLICEFS_STRESS_SEED=N runs the same commands again)
+# against a live mount while fio writes with verification through a fixed
+# window the commands never touch, a reader re-reads another fixed window
+# and compares it each time, and a walker lists the whole mount over and
+# over.
 #
 # The backing file: 64 MiB (fio's window at 0, the reader's at 16 MiB, the
 # rest random bytes nobody writes) and a guard tail of 8 MiB of a known
