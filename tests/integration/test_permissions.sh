@@ -13,6 +13,7 @@
 # user_allow_other in /etc/fuse.conf). /dev/fuse and /etc/fuse.conf are
 # restored on exit.
 . "$(dirname "$0")/lib.sh"
+: "${SLICEFSCTL:?set SLICEFSCTL to the slicefsctl binary (ctest does)}"
 requires setpriv
 requires setfattr
 
@@ -142,8 +143,12 @@ mkdir "$T/u" "$T/u/m" "$T/u/m2"
 cp "$T/owned.img" "$T/u/mine.img"
 chown -R $U:$U "$T/u"
 chmod 0644 "$T/u/mine.img"
-# The user's daemon keeps its state where the user may write.
-AS=(env XDG_STATE_HOME="$T/u/state" setpriv --reuid=$U --regid=$U --clear-groups)
+# The user's daemon keeps its state, and its control socket, where the user
+# may write.
+mkdir -m 0700 "$T/u/run"
+chown $U:$U "$T/u/run"
+AS=(env XDG_STATE_HOME="$T/u/state" XDG_RUNTIME_DIR="$T/u/run" setpriv --reuid=$U --regid=$U
+    --clear-groups)
 
 # Without user_allow_other, allow_other is refused, and nothing is mounted.
 expect_fail_mount "$T/u/m" "user_allow_other" "$T/u/mine.img" -o allow_other
@@ -155,6 +160,17 @@ says "wrote 8" $U pwrite "$T/u/m/w" 0 8 u
 as $U cat "$T/u/m/w" | cmp -s - <(extract "$T/u/mine.img" 4096 65536) || fail "the user reads other bytes"
 # Without allow_other, nobody else gets in, not even root.
 says "error EACCES" root pread "$T/u/m/w" 0 1
+# Its control socket serves the user, and root (who finds it by name: the
+# mount itself refuses root), and nobody else.
+"${AS[@]}" "$SLICEFSCTL" "$T/u/m" add u2:0:4096 || fail "the user's slicefsctl add"
+as $U cat "$T/u/m/u2" | cmp -s - <(extract "$T/u/mine.img" 0 4096) ||
+    fail "the user's added window shows other bytes"
+XDG_RUNTIME_DIR="$T/u/run" "$SLICEFSCTL" "$T/u/m" remove u2 || fail "root's slicefsctl on the user's mount"
+status=0
+env XDG_RUNTIME_DIR="$T/u/run" setpriv --reuid=$V --regid=$V --clear-groups "$SLICEFSCTL" \
+    "$T/u/m" list >/dev/null 2>&1 || status=$?
+[ "$status" != 0 ] || fail "a third user reached the user's control socket"
+! as $U stat "$T/u/m/u2" 2>/dev/null || fail "u2 outlived root's remove"
 # The user unmounts it; the daemon exits 0.
 as $U fusermount3 -u "$T/u/m" || fail "the user could not unmount"
 forget_mount "$T/u/m"
