@@ -202,6 +202,23 @@ for lo, hi in written + [(len(was), len(was))]:
     at = hi
 EOF_CMP
 
+# reload of layout=partitions: a partition added to the table appears, one
+# resized takes its new size.
+if command -v sfdisk >/dev/null; then
+    truncate -s 64M "$T/disk.img"
+    printf 'label: gpt\nstart=2048, size=16384\n' | sfdisk -q "$T/disk.img"
+    mount_slicefs "$M" "$T/disk.img" -o layout=partitions,cache=always
+    size_is "$M/p1" $((16384 * 512))
+    ! stat "$M/p2" 2>/dev/null || fail "p2 before it exists"
+    printf 'label: gpt\nstart=2048, size=32768\nstart=40960, size=8192\n' | sfdisk -q "$T/disk.img"
+    ctl "$M" reload || fail "reload of the partition table"
+    size_is "$M/p1" $((32768 * 512))
+    size_is "$M/p2" $((8192 * 512))
+    unmount_slicefs "$M"
+elif [ "${CI:-}" = true ]; then
+    fail "sfdisk is missing"
+fi
+
 # A daemon SIGKILLed while it saves leaves the old table or the new one:
 # 16,384 chunks make a save of about 600 kB; the command takes about 0.1 s
 # here, so the kills land before, during and after it.
