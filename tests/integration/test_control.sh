@@ -31,6 +31,11 @@ refused() {
 # size_is FILE SIZE
 size_is() { [ "$(stat -c %s "$1")" = "$2" ] || fail "$1 is $(stat -c %s "$1") bytes, not $2"; }
 
+# A save file that cannot be written refuses the mount.
+truncate -s 1M "$T/small.img"
+expect_fail_mount "$T/bad" "save=$T/no/such/folder/t: cannot write" "$T/small.img" \
+    -o save="$T/no/such/folder/t"
+
 # A 32 MiB image whose MiB k is filled with the letter 'A' + k.
 python3 - "$T/img" <<'EOF'
 import sys
