@@ -29,11 +29,14 @@
 #include "slicefs/window_spec.h"
 #include "slicefs/window_table.h"
 
-/* Every set of a mount not yet freed, so that the end of the mount frees
- * those that handles the kernel never released still hold. */
+/* The sets a mount published and has not freed: the live one and those
+ * open handles still hold. A request for an inode the live set no longer
+ * has (fstat of a removed window's handle: the kernel sends no handle with
+ * it) looks there; the end of the mount frees those that handles the
+ * kernel never released still hold. */
 struct window_set_list {
     pthread_mutex_t lock;
-    struct window_set *first;
+    struct window_set *first; /* the newest first */
 };
 
 struct window_set {
@@ -41,8 +44,9 @@ struct window_set {
     struct path_tree tree;
     struct overlap_index overlaps;
     atomic_size_t holds;
-    struct window_set_list *list;
+    struct window_set_list *list;   /* NULL until published, and once unlinked */
     struct window_set *prev, *next; /* in list, under its lock */
+    void *deferred[2];              /* room for the front end's deferred free (an RCU head) */
 };
 
 void window_set_list_init(struct window_set_list *list);
@@ -51,22 +55,35 @@ void window_set_list_init(struct window_set_list *list);
  * request runs any more). */
 void window_set_list_free(struct window_set_list *list);
 
+/* The newest set in list, other than skip, that has inode ino, or NULL.
+ * The caller must keep it from being freed while it uses it (the front
+ * end: a read-side critical section, and sets freed only after a grace
+ * period that began after window_set_unlink). */
+struct window_set *window_set_list_find(struct window_set_list *list, uint64_t ino,
+                                        const struct window_set *skip);
+
 /* Makes a set of table (taken over; on failure left to the caller), held
- * once, in list. Refuses what path_tree_build refuses (two windows with one
- * path). Returns 0 or -1 with a message. */
-int window_set_make(struct window_set **out, struct window_table *table,
-                    struct window_set_list *list, struct sfs_error *err);
+ * once, not yet in a list. Refuses what path_tree_build refuses (two
+ * windows with one path). Returns 0 or -1 with a message. */
+int window_set_make(struct window_set **out, struct window_table *table, struct sfs_error *err);
+
+/* Puts set in list: it is about to be published. */
+void window_set_publish(struct window_set_list *list, struct window_set *set);
 
 void window_set_hold(struct window_set *set);
 
-/* Drops a hold. Returns true when it was the last: the caller frees the
- * set (window_set_free), at once or once no reader can still use it. */
+/* Drops a hold. Returns true when it was the last: the caller unlinks the
+ * set (window_set_unlink) and frees it (window_set_free), at once or once
+ * no reader can still use it. */
 bool window_set_release(struct window_set *set);
 
-/* Frees a set nothing holds (not the backing files). */
+/* Takes set out of its list (if it is in one). */
+void window_set_unlink(struct window_set *set);
+
+/* Frees an unlinked set nothing holds (not the backing files). */
 void window_set_free(struct window_set *set);
 
-/* window_set_release, and window_set_free when it was the last hold: where
+/* window_set_release, then, when it was the last hold, unlink and free: where
  * no reader can still use the set. */
 void window_set_drop(struct window_set *set);
 
@@ -100,7 +117,7 @@ int window_set_plan_reload(const struct window_set *cur, struct window_table *fr
  * opened itself and frees it. */
 void window_set_discard_plan(const struct window_set *cur, struct window_table *plan);
 
-/* Forgets a set made of a plan that was not published
+/* Forgets a set made of a plan that was never published
  * (window_set_discard_plan on its table). */
 void window_set_discard(const struct window_set *cur, struct window_set *set);
 

@@ -1,6 +1,7 @@
 /* window_set.c - snapshots of a live mount's windows, and planned changes. */
 #include "slicefs/window_set.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,9 @@ void window_set_list_init(struct window_set_list *list)
     list->first = NULL;
 }
 
-static void free_set(struct window_set *set)
+void window_set_free(struct window_set *set)
 {
+    assert(set->list == NULL);
     overlap_index_free(&set->overlaps);
     path_tree_free(&set->tree);
     window_table_release(&set->table);
@@ -25,13 +27,27 @@ void window_set_list_free(struct window_set_list *list)
     while (list->first != NULL) {
         struct window_set *set = list->first;
         list->first = set->next;
-        free_set(set);
+        set->list = NULL;
+        window_set_free(set);
     }
     pthread_mutex_destroy(&list->lock);
 }
 
-int window_set_make(struct window_set **out, struct window_table *table,
-                    struct window_set_list *list, struct sfs_error *err)
+struct window_set *window_set_list_find(struct window_set_list *list, uint64_t ino,
+                                        const struct window_set *skip)
+{
+    struct window_set *found = NULL;
+    pthread_mutex_lock(&list->lock);
+    for (struct window_set *set = list->first; set != NULL && found == NULL; set = set->next) {
+        struct tree_entry entry;
+        if (set != skip && path_tree_resolve(&set->tree, ino, &entry))
+            found = set;
+    }
+    pthread_mutex_unlock(&list->lock);
+    return found;
+}
+
+int window_set_make(struct window_set **out, struct window_table *table, struct sfs_error *err)
 {
     struct window_set *set = calloc(1, sizeof *set);
     if (set == NULL)
@@ -48,20 +64,28 @@ int window_set_make(struct window_set **out, struct window_table *table,
     }
     memset(table, 0, sizeof *table);
     atomic_init(&set->holds, 1);
-    set->list = list;
+    *out = set;
+    return 0;
+}
+
+void window_set_publish(struct window_set_list *list, struct window_set *set)
+{
+    assert(set->list == NULL);
     pthread_mutex_lock(&list->lock);
+    set->list = list;
+    set->prev = NULL;
     set->next = list->first;
     if (list->first != NULL)
         list->first->prev = set;
     list->first = set;
     pthread_mutex_unlock(&list->lock);
-    *out = set;
-    return 0;
 }
 
-static void unlink_set(struct window_set *set)
+void window_set_unlink(struct window_set *set)
 {
     struct window_set_list *list = set->list;
+    if (list == NULL)
+        return;
     pthread_mutex_lock(&list->lock);
     if (set->prev != NULL)
         set->prev->next = set->next;
@@ -69,6 +93,7 @@ static void unlink_set(struct window_set *set)
         list->first = set->next;
     if (set->next != NULL)
         set->next->prev = set->prev;
+    set->list = NULL;
     pthread_mutex_unlock(&list->lock);
 }
 
@@ -82,24 +107,19 @@ bool window_set_release(struct window_set *set)
     return atomic_fetch_sub_explicit(&set->holds, 1, memory_order_acq_rel) == 1;
 }
 
-void window_set_free(struct window_set *set)
-{
-    unlink_set(set);
-    free_set(set);
-}
-
 void window_set_drop(struct window_set *set)
 {
-    if (window_set_release(set))
-        window_set_free(set);
+    if (!window_set_release(set))
+        return;
+    window_set_unlink(set);
+    window_set_free(set);
 }
 
 void window_set_discard(const struct window_set *cur, struct window_set *set)
 {
     struct window_table plan = set->table;
     memset(&set->table, 0, sizeof set->table);
-    unlink_set(set);
-    free_set(set);
+    window_set_free(set);
     window_set_discard_plan(cur, &plan);
 }
 

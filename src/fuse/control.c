@@ -370,7 +370,7 @@ static int apply(struct control *c, struct window_table *plan, struct sfs_error 
         window_set_discard_plan(cur, plan);
         return CONTROL_FAILED;
     }
-    if (window_set_make(&next, plan, &fs->sets, err) < 0) {
+    if (window_set_make(&next, plan, err) < 0) {
         window_set_discard_plan(cur, plan);
         return CONTROL_REFUSED;
     }
@@ -385,10 +385,11 @@ static int apply(struct control *c, struct window_table *plan, struct sfs_error 
         window_set_discard(cur, next);
         return CONTROL_FAILED;
     }
+    window_set_publish(&fs->sets, next);
     rcu_assign_pointer(fs->live, next);
     synchronize_rcu();
     tell_kernel(fs, cur, next);
-    window_set_drop(cur);
+    drop_set(cur);
     return CONTROL_DONE;
 }
 
@@ -641,10 +642,20 @@ static int bind_socket(int fd, const char *path, struct sfs_error *err)
         return 0;
     if (errno != EADDRINUSE)
         return sfs_error_set(err, "cannot bind '%s': %s", path, strerror(errno));
-    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    bool alive = probe >= 0 && connect(probe, (struct sockaddr *)&addr, sizeof addr) == 0;
-    if (probe >= 0)
-        close(probe);
+    /* A daemon of this mount point that is ending removes its socket when
+     * its request loop ends: a remount right after an unmount may find it
+     * still there for a moment. */
+    bool alive = true;
+    for (int tries = 0; alive && tries < 20; tries++) {
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        alive = probe >= 0 && connect(probe, (struct sockaddr *)&addr, sizeof addr) == 0;
+        if (probe >= 0)
+            close(probe);
+        if (alive)
+            usleep(50000);
+        else if (bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0)
+            return 0; /* it went away meanwhile */
+    }
     if (alive)
         return sfs_error_set(err, "'%s' is in use by another live slicefs", path);
     if (unlink(path) < 0 && errno != ENOENT)
@@ -719,6 +730,20 @@ int control_start(struct control *c)
     return -res;
 }
 
+/* The socket's name, if it is still this daemon's. */
+static void remove_socket(const struct control *c)
+{
+    struct stat st;
+    if (lstat(c->socket_path, &st) == 0 && st.st_ino == c->socket_ino)
+        unlink(c->socket_path);
+}
+
+void control_unlink(struct control *c)
+{
+    if (c != NULL)
+        remove_socket(c);
+}
+
 void control_stop(struct control *c)
 {
     if (c == NULL)
@@ -728,8 +753,6 @@ void control_stop(struct control *c)
         (void)sent; /* a full pipe already says stop */
         pthread_join(c->thread, NULL);
     }
-    struct stat st;
-    if (lstat(c->socket_path, &st) == 0 && st.st_ino == c->socket_ino)
-        unlink(c->socket_path);
+    remove_socket(c);
     free_control(c);
 }

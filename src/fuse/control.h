@@ -41,6 +41,10 @@ int control_save_table(const char *path, const char *mountpoint, const struct wi
 /* Starts the thread (after fuse_daemonize). Returns 0 or a negative errno. */
 int control_start(struct control *c);
 
+/* Removes the socket's name (when the request loop has ended): a new
+ * mount on the same mount point may take it while this daemon ends. */
+void control_unlink(struct control *c);
+
 /* Stops the thread, removes the socket and frees c (NULL: nothing), with
  * the records of windows added while mounted: after the request loop has
  * ended. */

@@ -97,8 +97,10 @@ static int make_live_set(struct slicefs_fs *fs, struct sfs_error *err)
     window_set_list_init(&fs->sets);
     if (window_table_copy(&copy, &fs->table, err) < 0)
         return -1;
-    if (window_set_make(&fs->live, &copy, &fs->sets, err) == 0)
+    if (window_set_make(&fs->live, &copy, err) == 0) {
+        window_set_publish(&fs->sets, fs->live);
         return 0;
+    }
     window_table_release(&copy);
     return -1;
 }
@@ -457,6 +459,7 @@ int main(int argc, char *argv[])
                              "mount will count as a change of every window not yet digested");
 
     int loop = serve(se, &cmdline);
+    control_unlink(fs.control);
     prefetch_stop(&fs);
     /* SIGTERM, SIGINT and SIGHUP end the loop on purpose: a clean exit. So
      * does the kernel's end of the connection: ENODEV after an unmount, and

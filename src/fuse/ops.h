@@ -58,6 +58,13 @@ static inline struct window_set *handle_set(const struct fuse_file_info *fi)
 /* Drops fi's handle (at release, or when the open's reply failed). */
 void handle_free(struct fuse_file_info *fi);
 
+/* Drops a hold of set; the last one frees it once no request can still use
+ * it: after a grace period that begins when it leaves the mount's list of
+ * sets, since requests find sets there too (set_for) and through handles,
+ * and another request of the handle whose release drops it may still be
+ * finishing (prefetch_around after a read's reply). */
+void drop_set(struct window_set *set);
+
 /* fuse_reply_open; when the reply fails (the open was interrupted), no
  * release will come: the handle is dropped here. Returns fuse_reply_open's
  * result. */
@@ -65,7 +72,8 @@ int reply_open(fuse_req_t req, struct fuse_file_info *fi);
 
 /* The set to resolve ino in for a request: the live one, or, for an inode
  * it no longer has, the set of the handle fi (a window removed while this
- * handle was open keeps working until it is closed). */
+ * handle was open keeps working until it is closed), else the newest set
+ * of the mount that has it (handles of a removed window keep it). */
 struct window_set *set_for(struct slicefs_fs *fs, fuse_ino_t ino, const struct fuse_file_info *fi);
 
 /* How long the kernel may keep the attributes st: a window's, as its cache

@@ -190,10 +190,15 @@ bool outside_change(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *
 struct window_set *set_for(struct slicefs_fs *fs, fuse_ino_t ino, const struct fuse_file_info *fi)
 {
     struct window_set *set = live_set(fs), *opened = handle_set(fi);
-    if (opened == NULL || opened == set || path_tree_node(&set->tree, ino) != NULL)
-        return set;
     struct tree_entry entry;
-    return path_tree_resolve(&set->tree, ino, &entry) ? set : opened;
+    if (path_tree_node(&set->tree, ino) != NULL || path_tree_resolve(&set->tree, ino, &entry))
+        return set;
+    if (opened != NULL && path_tree_resolve(&opened->tree, ino, &entry))
+        return opened;
+    /* An inode only a removed window's handles still show (fstat and
+     * fgetxattr come without the handle): the newest set that has it. */
+    struct window_set *held = window_set_list_find(&fs->sets, ino, set);
+    return held != NULL ? held : set;
 }
 
 const struct window *window_of(fuse_req_t req, fuse_ino_t ino, const struct fuse_file_info *fi,
@@ -216,35 +221,29 @@ void handle_new(struct fuse_file_info *fi, struct window_set *set)
         (uint64_t)(uintptr_t)set | (fi->flags & O_DSYNC ? FH_SYNC : 0); /* O_SYNC has O_DSYNC */
 }
 
-/* A set whose last hold a handle dropped, freed after a grace period. */
-struct set_to_free {
-    struct rcu_head rcu;
-    struct window_set *set;
-};
+/* The RCU head of a set lies in its room for one (window_set.h). */
+_Static_assert(sizeof(struct rcu_head) <= sizeof(((struct window_set *)NULL)->deferred),
+               "a set has room for an RCU head");
 
 static void free_after_grace(struct rcu_head *rcu)
 {
-    struct set_to_free *f = caa_container_of(rcu, struct set_to_free, rcu);
-    window_set_free(f->set);
-    free(f);
+    window_set_free((struct window_set *)((char *)rcu - offsetof(struct window_set, deferred)));
 }
 
-/* The handle's set may still be in use by another request of the same
- * handle, one that already replied and goes on (prefetch_around after a
- * read's reply) while the kernel sends the release: it is freed only after
- * every read-side section under way has ended. (Out of memory: it stays
- * in the list, freed at the end of the mount.) */
+void drop_set(struct window_set *set)
+{
+    if (!window_set_release(set))
+        return;
+    window_set_unlink(set);
+    call_rcu((struct rcu_head *)(void *)set->deferred, free_after_grace);
+}
+
 void handle_free(struct fuse_file_info *fi)
 {
     struct window_set *set = handle_set(fi);
     fi->fh = 0;
-    if (set == NULL || !window_set_release(set))
-        return;
-    struct set_to_free *f = malloc(sizeof *f);
-    if (f == NULL)
-        return;
-    f->set = set;
-    call_rcu(&f->rcu, free_after_grace);
+    if (set != NULL)
+        drop_set(set);
 }
 
 int reply_open(fuse_req_t req, struct fuse_file_info *fi)

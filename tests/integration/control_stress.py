@@ -24,8 +24,9 @@ Windows that are done stay below LIMIT (the guard tail past it is never
 covered); refused ones run past the end of BACKING. After each command:
 its exit status is the model's (1 with a message when refused); the
 kernel's view of the path agrees at once (stat: a file of the model's size
-and mode, a folder, or nothing; the parent folder's listing; a path's inode
-number is the same whenever it is a window); now and then
+and mode, a folder, or nothing; the parent folder's listing; a window's
+inode number stays the same while it lives (resized too), and a window
+added again at a path gets a number the path never had); now and then
 a page of a window in the quiet part of BACKING (bytes from QUIET up,
 never written) reads back as BACKING's bytes there, and a handle opened
 before a remove still reads the removed window's bytes. Every CHECK_EVERY
@@ -139,7 +140,8 @@ class Driver:
         self.end = os.stat(backing).st_size
         self.backing_fd = os.open(backing, os.O_RDONLY)
         self.step = 0
-        self.inos = {}  # path -> the inode number it had as a window
+        self.inos = {}  # path -> the inode number of the window there now
+        self.old_inos = {}  # path -> the numbers of the windows removed from there
         self.stats = {"done": 0, "refused": 0, "reload": 0, "content": 0, "kept_handle": 0}
         out = self.run("list")
         if out.returncode != 0:
@@ -187,6 +189,11 @@ class Driver:
         change = None if why else ("set", path, (off, length, m.windows[path][2]))
         return ["resize", path, size_text(rng, length)], why, change
 
+    def forget_ino(self, path):
+        """The window at path was removed: a window added there later is another."""
+        if path in self.inos:
+            self.old_inos.setdefault(path, set()).add(self.inos.pop(path))
+
     def one(self):
         args, why, change = self.next_command()
         path = args[1].split(":")[0] if len(args) > 1 else None
@@ -207,7 +214,10 @@ class Driver:
                 self.model.windows[p] = value
             elif kind == "del":
                 del self.model.windows[p]
+                self.forget_ino(p)
             else:
+                for gone in set(self.model.windows) - set(self.model.fixed):
+                    self.forget_ino(gone)
                 self.model.windows = {f: self.model.windows[f] for f in self.model.fixed}
         if path is None:
             for p in POOL + sorted(self.model.fixed):
@@ -239,6 +249,9 @@ class Driver:
                 self.fail(f"{path}: stat size {st.st_size}, the model {length}")
             if (mode == "ro") != (st.st_mode & 0o222 == 0):
                 self.fail(f"{path}: mode {mode} but permission bits {oct(st.st_mode)}")
+            if path not in self.inos and st.st_ino in self.old_inos.get(path, ()):
+                self.fail(f"{path}: added again with the inode number {st.st_ino} of a window "
+                          "removed from there")
             if self.inos.setdefault(path, st.st_ino) != st.st_ino:
                 self.fail(f"{path}: inode number {st.st_ino}, earlier {self.inos[path]}")
         elif path in m.folders():

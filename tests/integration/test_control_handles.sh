@@ -4,7 +4,7 @@
 # closing them is safe while their last request is still being finished.
 #
 # 1. A handle opened on q (at 20 MiB of the backing file) before
-#    `remove q`: it reads q's bytes after the remove, and after
+#    `remove q`: it reads q's bytes (and fstat works) after the remove, and after
 #    `add q:30M:64K` (the same path on the same file: the same inode
 #    number) it still reads and writes the bytes at 20 MiB. A write through
 #    it must not land at 30 MiB, in the new q, and the new q reads its own
@@ -49,6 +49,12 @@ if os.pread(fd, 4096, 0) != old:
 run("remove", "q")
 if os.pread(fd, 4096, 0) != old:
     fail("after remove q, its handle does not read q's bytes")
+# fstat (the kernel asks without the handle; cache=never: it always asks).
+try:
+    if os.fstat(fd).st_size != 64 * 1024:
+        fail("after remove q, fstat of its handle gives another size")
+except OSError as e:
+    fail(f"after remove q, fstat of its handle fails: {e}")
 run("add", "q:30M:64K")
 got = os.pread(fd, 4096, 0)
 if got != old:

@@ -79,8 +79,9 @@ static int setup(void **state)
     struct window_table copy;
     window_set_list_init(&f->list);
     if (window_table_copy(&copy, &f->table, &err) < 0 ||
-        window_set_make(&f->live, &copy, &f->list, &err) < 0)
+        window_set_make(&f->live, &copy, &err) < 0)
         fail_msg("set: %s", err.msg);
+    window_set_publish(&f->list, f->live);
     *state = f;
     return 0;
 }
@@ -105,8 +106,9 @@ static void publish(struct fixture *f, struct window_table *plan)
 {
     struct window_set *next;
     struct sfs_error err = {{0}};
-    if (window_set_make(&next, plan, &f->list, &err) < 0)
+    if (window_set_make(&next, plan, &err) < 0)
         fail_msg("make: %s", err.msg);
+    window_set_publish(&f->list, next);
     window_set_drop(f->live);
     f->live = next;
 }
@@ -133,7 +135,7 @@ static void add_refused(struct fixture *f, const char *text, const char *backing
     int res = window_set_plan_add(f->live, &spec, f->disk, &plan, &err);
     if (res == 0) { /* a duplicate path is found when the set is made */
         struct window_set *next;
-        res = window_set_make(&next, &plan, &f->list, &err);
+        res = window_set_make(&next, &plan, &err);
         if (res == 0)
             fail_msg("%s was not refused", text);
         window_set_discard_plan(f->live, &plan);
@@ -304,7 +306,7 @@ static void a_window_added_again_has_its_own_number(void **state)
     struct window_table copy;
     struct window_set *fresh;
     assert_int_equal(window_table_copy(&copy, &f->live->table, &err), 0);
-    assert_int_equal(window_set_make(&fresh, &copy, &f->list, &err), 0);
+    assert_int_equal(window_set_make(&fresh, &copy, &err), 0);
     assert_int_equal(path_tree_path_ino(&fresh->tree, "a"), first);
     window_set_drop(fresh);
 }
