@@ -95,23 +95,27 @@ static void notify_entry(struct slicefs_fs *fs, uint64_t parent, const char *nam
         fuse_lowlevel_notify_inval_entry(fs->session, parent, name, strlen(name));
 }
 
-/* The first component of path that tree does not have: the kernel may hold
- * a cached miss for it (a lookup of a name not there yet), which it must
- * forget; past that component it cannot have looked. */
-static void announce_path(struct slicefs_fs *fs, const struct path_tree *old, const char *path)
+/* From the first component of path that old does not have, every
+ * component of it: the kernel may hold a cached miss for the first (a
+ * lookup of a name not there yet), and below it, for a folder that comes
+ * back with the inode number it had, the entries it cached in it before
+ * it went away (a process still in that folder keeps them, and the kernel
+ * revives them with the folder). */
+static void announce_path(struct slicefs_fs *fs, const struct path_tree *old,
+                          const struct path_tree *now, const char *path)
 {
     uint64_t parent = PATH_TREE_ROOT_INO;
+    bool missing = false;
     char *copy = strdup(path);
     if (copy == NULL)
         return;
     char *save = NULL;
-    for (char *name = strtok_r(copy, "/", &save); name != NULL; name = strtok_r(NULL, "/", &save)) {
-        uint64_t ino = path_tree_lookup(old, parent, name);
-        if (ino == 0) {
+    for (char *name = strtok_r(copy, "/", &save); name != NULL && parent != 0;
+         name = strtok_r(NULL, "/", &save)) {
+        missing = missing || path_tree_lookup(old, parent, name) == 0;
+        if (missing)
             notify_entry(fs, parent, name);
-            break;
-        }
-        parent = ino;
+        parent = path_tree_lookup(now, parent, name);
     }
     free(copy);
 }
@@ -216,7 +220,7 @@ static void tell_kernel(struct slicefs_fs *fs, const struct window_set *old,
         if (path_tree_path_ino(&old->tree, w->path) == ino)
             continue;
         window_times_changed(&fs->times, w);
-        announce_path(fs, &old->tree, w->path);
+        announce_path(fs, &old->tree, &now->tree, w->path);
     }
     tell_rules(fs, old, now);
 }

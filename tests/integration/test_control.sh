@@ -125,6 +125,21 @@ job_ends "$FIO_DOOMED" "fio on the removed window"
 wait "$FIO_DOOMED" || fail "fio on the removed window's handle failed: $(cat "$T/fio-doomed.out")"
 grep -q 'err= 0' "$T/fio-doomed.out" || fail "fio on the removed window: $(cat "$T/fio-doomed.out")"
 
+# A folder that goes away while a process is in it, and comes back: what
+# the kernel cached in it meanwhile (a miss, looked up from inside) must
+# not hide a window added there.
+ctl "$M" add g1/g2/w1:4M:4096 || fail "add g1/g2/w1"
+(cd "$M/g1/g2" && exec sleep 600) &
+INSIDE=$!
+wait_until "a process is in g1/g2" sh -c "[ \"\$(readlink /proc/$INSIDE/cwd)\" = '$M/g1/g2' ]"
+ctl "$M" remove g1/g2/w1 || fail "remove g1/g2/w1"
+! stat "$M/g1" 2>/dev/null || fail "g1 outlived its only window"
+! stat "/proc/$INSIDE/cwd/w2" 2>/dev/null || fail "w2 exists before it is added"
+ctl "$M" add g1/g2/w2:4M:8192 || fail "add g1/g2/w2"
+size_is "$M/g1/g2/w2" 8192
+kill "$INSIDE"
+wait "$INSIDE" 2>/dev/null || true
+
 # Bad commands: exit 1, a message naming the field, nothing changed.
 refused "a duplicate name" PATH add stable:4M:1M
 refused "a window past the end" LENGTH add x:31M:2M
