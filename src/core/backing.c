@@ -29,17 +29,22 @@ int backing_open(struct backing *b, const char *path, bool read_only, struct sfs
     int fd = -1;
     bool writable = false;
     if (!read_only) {
-        fd = open(path, O_RDWR | O_CLOEXEC);
+        fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
         if (fd >= 0)
             writable = true;
         else if (errno != EACCES && errno != EROFS && errno != EPERM && errno != ETXTBSY &&
                  errno != EISDIR) /* a folder: refused below, by its type */
             return sfs_error_set(err, "backing file '%s': %s", path, strerror(errno));
     }
+    /* Not blocking: a FIFO named as a backing file is refused by its type
+     * below, not waited on for a writer. */
     if (fd < 0)
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return sfs_error_set(err, "backing file '%s': %s", path, strerror(errno));
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0 && (flags & O_NONBLOCK))
+        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     return backing_open_fd(b, fd, path, writable, err);
 }
 

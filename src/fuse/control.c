@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #include "log.h"
 #include "ops.h"
+#include "prefetch.h"
 #include "slicefs/control_protocol.h"
 #include "slicefs/state_file.h"
 #include "slicefs/window_set.h"
@@ -31,6 +33,9 @@ struct path_note {
     struct path_note *next;
 };
 
+/* How long after the first notifications the names are told again. */
+#define NAMES_AGAIN_US 10000
+
 struct control {
     struct slicefs_fs *fs;
     struct control_config config;
@@ -41,6 +46,7 @@ struct control {
     pthread_t thread;
     bool started;
     struct path_note *notes;
+    atomic_bool closing; /* the request loop ended: no more commands */
 };
 
 const char *control_socket_path(const struct control *c)
@@ -70,6 +76,15 @@ static void free_control(struct control *c)
 
 /* ---- Kernel notifications ------------------------------------------------ */
 
+/* Once the request loop has ended (libfuse resets the session's exited flag
+ * after its loop), a notification could wait for a page that a request no
+ * thread serves any more holds: none is sent. */
+static bool control_closing(const struct slicefs_fs *fs)
+{
+    return fs->control == NULL || atomic_load(&fs->control->closing) ||
+           fuse_session_exited(fs->session);
+}
+
 /* The folder part of path ("" for the root) and its last component. */
 static uint64_t parent_of(const struct path_tree *tree, const char *path, const char **name)
 {
@@ -85,18 +100,18 @@ static uint64_t parent_of(const struct path_tree *tree, const char *path, const 
 
 static void notify_delete(struct slicefs_fs *fs, uint64_t parent, uint64_t ino, const char *name)
 {
-    if (parent != 0 && !fuse_session_exited(fs->session))
+    if (parent != 0 && !control_closing(fs))
         fuse_lowlevel_notify_delete(fs->session, parent, ino, name, strlen(name));
 }
 
 static void notify_entry(struct slicefs_fs *fs, uint64_t parent, const char *name)
 {
-    if (parent != 0 && !fuse_session_exited(fs->session))
+    if (parent != 0 && !control_closing(fs))
         fuse_lowlevel_notify_inval_entry(fs->session, parent, name, strlen(name));
 }
 
-/* From the first component of path that old does not have, every
- * component of it: the kernel may hold a cached miss for the first (a
+/* From the first component of path that old does not have (or has with
+ * another inode number), every component of it: the kernel may hold a cached miss for the first (a
  * lookup of a name not there yet), and below it, for a folder that comes
  * back with the inode number it had, the entries it cached in it before
  * it went away (a process still in that folder keeps them, and the kernel
@@ -112,10 +127,12 @@ static void announce_path(struct slicefs_fs *fs, const struct path_tree *old,
     char *save = NULL;
     for (char *name = strtok_r(copy, "/", &save); name != NULL && parent != 0;
          name = strtok_r(NULL, "/", &save)) {
-        missing = missing || path_tree_lookup(old, parent, name) == 0;
+        uint64_t ino = path_tree_lookup(now, parent, name);
+        /* Missing, or something else there (a folder that became a window). */
+        missing = missing || path_tree_lookup(old, parent, name) != ino;
         if (missing)
             notify_entry(fs, parent, name);
-        parent = path_tree_lookup(now, parent, name);
+        parent = ino;
     }
     free(copy);
 }
@@ -130,7 +147,8 @@ static void retire_folders(struct slicefs_fs *fs, const struct path_tree *old,
         return;
     for (char *slash = strchr(prefix, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
         *slash = '\0';
-        if (path_tree_path_ino(now, prefix) == 0) {
+        /* Gone, or something else there now (a window where a folder was). */
+        if (path_tree_path_ino(now, prefix) != path_tree_path_ino(old, prefix)) {
             const char *name;
             uint64_t parent = parent_of(old, prefix, &name);
             notify_entry(fs, parent, name);
@@ -155,7 +173,7 @@ static const struct window *declared_at(const struct path_tree *tree, uint64_t i
 static void reshape_pages(struct slicefs_fs *fs, uint64_t ino, const struct window *was,
                           const struct window *now)
 {
-    if (fuse_session_exited(fs->session))
+    if (control_closing(fs))
         return;
     off_t from = 0;
     if (was->backing == now->backing && was->offset == now->offset && was->mode == now->mode &&
@@ -176,8 +194,7 @@ static void tell_rules(struct slicefs_fs *fs, const struct window_set *old,
     for (uint64_t k = 0; old->table.rule_count > 0 && k < old->table.rules[0].count; k++) {
         window_rule_name(&old->table.rules[0], k, name);
         uint64_t was = path_tree_rule_ino(&old->tree, k);
-        if (path_tree_lookup(&now->tree, PATH_TREE_ROOT_INO, name) == was &&
-            !fuse_session_exited(fs->session))
+        if (path_tree_lookup(&now->tree, PATH_TREE_ROOT_INO, name) == was && !control_closing(fs))
             fuse_lowlevel_notify_inval_inode(fs->session, was, 0, 0);
         else
             notify_delete(fs, PATH_TREE_ROOT_INO, was, name);
@@ -191,10 +208,11 @@ static void tell_rules(struct slicefs_fs *fs, const struct window_set *old,
 
 /* After now replaced old and no request still uses old: tells the kernel
  * every name gone, every name new, every window whose shape changed; and
- * gives new times to every window whose bytes are not the ones it showed
- * (also a removed one's record: it may come back at the next mount). */
+ * (first pass) gives new times to every window whose bytes are not the
+ * ones it showed (also a removed one's record: it may come back at the
+ * next mount). A second pass tells the names only (names_only). */
 static void tell_kernel(struct slicefs_fs *fs, const struct window_set *old,
-                        const struct window_set *now)
+                        const struct window_set *now, bool names_only)
 {
     for (size_t i = 0; i < old->table.count; i++) {
         const struct window *was = &old->table.windows[i];
@@ -202,13 +220,14 @@ static void tell_kernel(struct slicefs_fs *fs, const struct window_set *old,
         uint64_t ino = path_tree_path_ino(&now->tree, was->path);
         const struct window *w = declared_at(&now->tree, ino);
         if (w != NULL && ino == was_ino) {
-            if (!window_same_geometry(was, w)) {
+            if (!names_only && !window_same_geometry(was, w)) {
                 window_times_changed(&fs->times, w);
                 reshape_pages(fs, ino, was, w);
             }
             continue;
         }
-        window_times_changed(&fs->times, was);
+        if (!names_only)
+            window_times_changed(&fs->times, was);
         const char *name;
         uint64_t parent = parent_of(&old->tree, was->path, &name);
         notify_delete(fs, parent, was_ino, name);
@@ -219,10 +238,12 @@ static void tell_kernel(struct slicefs_fs *fs, const struct window_set *old,
         uint64_t ino = path_tree_window_ino(&now->tree, i);
         if (path_tree_path_ino(&old->tree, w->path) == ino)
             continue;
-        window_times_changed(&fs->times, w);
+        if (!names_only)
+            window_times_changed(&fs->times, w);
         announce_path(fs, &old->tree, &now->tree, w->path);
     }
-    tell_rules(fs, old, now);
+    if (!names_only)
+        tell_rules(fs, old, now);
 }
 
 /* ---- Records -------------------------------------------------------------- */
@@ -259,11 +280,15 @@ static int assign_records(struct control *c, const struct window_set *cur,
         struct window *w = &plan->windows[i];
         const struct window *was = declared_at(&cur->tree, path_tree_path_ino(&cur->tree, w->path));
         struct path_note *note = NULL;
-        if (was != NULL) {
+        if (was != NULL && was->backing == w->backing) {
             w->incarnation = was->incarnation;
         } else {
+            /* New at its path, or in place of a window of another file
+             * (which counts as removed: its number must not come back). */
             if ((note = note_of(c, w->path)) == NULL)
                 return sfs_error_set(err, "out of memory");
+            if (was != NULL)
+                note->removals++;
             w->incarnation = note->removals;
         }
         if (was != NULL && window_same_geometry(was, w)) {
@@ -315,7 +340,8 @@ int control_save_table(const char *path, const char *mountpoint, const struct wi
     char *temp;
     if (asprintf(&temp, "%s.tmp.%ld", path, (long)getpid()) < 0)
         return sfs_error_set(err, "out of memory");
-    int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    unlink(temp); /* a leftover of a daemon killed while it saved */
+    int fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (out == NULL) {
         sfs_error_set(err, "save=%s: cannot write '%s': %s", path, temp, strerror(errno));
@@ -392,7 +418,14 @@ static int apply(struct control *c, struct window_table *plan, struct sfs_error 
     window_set_publish(&fs->sets, next);
     rcu_assign_pointer(fs->live, next);
     synchronize_rcu();
-    tell_kernel(fs, cur, next);
+    prefetch_settle(fs);
+    tell_kernel(fs, cur, next, false);
+    /* Once more for the names, a moment later: since Linux 6.x the kernel
+     * no longer orders an entry's invalidation after a lookup under way, so
+     * a lookup answered from the old set just before could put its answer
+     * in the cache after the first pass. */
+    usleep(NAMES_AGAIN_US);
+    tell_kernel(fs, cur, next, true);
     drop_set(cur);
     return CONTROL_DONE;
 }
@@ -486,6 +519,10 @@ static int run_command(struct control *c, int argc, const char **args, FILE *out
                        struct sfs_error *err)
 {
     const char *name = args[0];
+    if (atomic_load(&c->closing)) {
+        sfs_error_set(err, "the mount is ending: no more changes");
+        return CONTROL_FAILED;
+    }
     if (strcmp(name, "list") == 0) {
         if (argc != 1)
             return refuse_usage(err, "list");
@@ -660,12 +697,16 @@ static int bind_socket(int fd, const char *path, struct sfs_error *err)
         else if (bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0)
             return 0; /* it went away meanwhile */
     }
+    /* Still answered: a daemon whose mount was detached (a lazy unmount)
+     * and still ends; the mount point is this mount's now (it was no FUSE
+     * mount when this daemon began), and so is the name. */
     if (alive)
-        return sfs_error_set(err, "'%s' is in use by another live slicefs", path);
+        log_msg(LOG_INFO, "control: %s was a detached mount's socket; now this mount's", path);
     if (unlink(path) < 0 && errno != ENOENT)
         return sfs_error_set(err, "cannot replace the stale socket '%s': %s", path,
                              strerror(errno));
-    log_msg(LOG_INFO, "control: replaced a stale socket at %s (its daemon is gone)", path);
+    if (!alive)
+        log_msg(LOG_INFO, "control: replaced a stale socket at %s (its daemon is gone)", path);
     if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0)
         return sfs_error_set(err, "cannot bind '%s': %s", path, strerror(errno));
     return 0;
@@ -744,8 +785,10 @@ static void remove_socket(const struct control *c)
 
 void control_unlink(struct control *c)
 {
-    if (c != NULL)
-        remove_socket(c);
+    if (c == NULL)
+        return;
+    atomic_store(&c->closing, true);
+    remove_socket(c);
 }
 
 void control_stop(struct control *c)

@@ -320,15 +320,19 @@ void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    int res;
+    /* One read of the live set for the window and the handle: a set
+     * published meanwhile may not have the window any more. */
+    struct slicefs_fs *fs = fs_of(req);
+    struct window_set *set = live_set(fs);
     struct tree_entry entry;
-    const struct window *w = window_of(req, ino, NULL, &entry, &res);
+    if (!path_tree_resolve(&set->tree, ino, &entry))
+        return (void)fuse_reply_err(req, ENOENT);
+    const struct window *w = entry.window;
     if (w == NULL)
-        return (void)fuse_reply_err(req, res);
+        return (void)fuse_reply_err(req, EISDIR);
     bool for_write = (fi->flags & O_ACCMODE) != O_RDONLY;
     if (for_write && w->mode == WINDOW_MODE_RO)
         return (void)fuse_reply_err(req, EACCES);
-    struct slicefs_fs *fs = fs_of(req);
     /* What the kernel checked (default_permissions), on fresh attributes. */
     struct stat backing;
     if (fstat(w->backing->fd, &backing) < 0)
@@ -364,7 +368,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     /* Direct writes that stay inside the file run in parallel. */
     if (fi->direct_io)
         compat_parallel_direct_writes(fi);
-    handle_new(fi, live_set(fs));
+    handle_new(fi, set);
     /* A handle that may write waits for a store under way (write_handles.h). */
     if (for_write)
         return write_handles_open(fs, req, w, fi);

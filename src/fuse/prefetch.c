@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,21 @@ void prefetch_stop(struct slicefs_fs *fs)
         pthread_join(p->thread, NULL);
     }
     p->started = false;
+}
+
+void prefetch_settle(struct slicefs_fs *fs)
+{
+    struct prefetcher *p = fs->prefetcher;
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->count = 0;
+    while (atomic_load(&p->busy)) {
+        pthread_mutex_unlock(&p->lock);
+        usleep(1000);
+        pthread_mutex_lock(&p->lock);
+    }
+    pthread_mutex_unlock(&p->lock);
 }
 
 void prefetch_around(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w, uint64_t off,

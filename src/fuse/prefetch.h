@@ -45,6 +45,11 @@ void prefetch_stop(struct slicefs_fs *fs);
 void prefetch_free(struct slicefs_fs *fs);
 
 /* After the reply to a read of [off, off+count) of window w (inode ino). */
+/* Drops the stores queued and waits for the one under way: after a change
+ * of the windows (control.c), a queued store may hold bytes of a window as
+ * it was, which the kernel must not cache after it was told of the change. */
+void prefetch_settle(struct slicefs_fs *fs);
+
 void prefetch_around(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *w, uint64_t off,
                      size_t count);
 

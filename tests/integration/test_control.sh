@@ -169,6 +169,21 @@ printf '%s\n' a r1 stable sub/r2 | diff - "$T/names" >&2 || fail "reload: the li
 ! stat "$M/f/g" 2>/dev/null || fail "f/g outlived the reload"
 printf 'a 0 3M\nbroken line\n' >"$T/table"
 refused "a reload of a broken table" "table:2" reload
+# A folder that becomes a window, and back, in one reload each.
+stat "$M/sub/r2" >/dev/null || fail "sub/r2"
+printf 'a 0 3M\nstable 8M 4M\nr1 6M 4096\nsub 7M 8192\n' >"$T/table"
+ctl "$M" reload || fail "reload: sub a window"
+size_is "$M/sub" 8192
+printf 'a 0 3M\nstable 8M 4M\nr1 6M 4096\nsub/r2 7M 4096 ro\n' >"$T/table"
+ctl "$M" reload || fail "reload: sub a folder again"
+size_is "$M/sub/r2" 4096
+# A FIFO named as a backing file is refused at once, not waited on.
+mkfifo "$T/fifo"
+status=0
+timeout 20 "$SLICEFSCTL" "$M" add q:0:1 "$T/fifo" 2>"$T/err" || status=$?
+[ "$status" = 1 ] && grep -q "fifo" "$T/err" || fail "a FIFO as backing file: $status $(cat "$T/err")"
+ctl "$M" list >/dev/null || fail "the control socket no longer answers after a FIFO"
+
 
 # The window fio verifies was never touched, and verified clean.
 kill -0 "$FIO_STABLE" || fail "fio on the stable window ended early: $(cat "$T/fio-stable.out")"
