@@ -126,17 +126,27 @@ char *ctl_find_socket(const char *mountpoint)
         return NULL;
     }
     char *path = shown_socket(mountpoint);
-    if (path != NULL)
-        return path;
     int shown_errno = errno;
-
     char *mount_path = absolute_mount_path(mountpoint);
     if (mount_path == NULL) {
+        free(path);
         ctl_warn("%s: %s", mountpoint, strerror(errno));
         return NULL;
     }
     char name[CONTROL_SOCKET_NAME_MAX];
     control_socket_name(mount_path, name);
+    /* The attribute is taken only when it names this mount point's socket:
+     * anyone can put it on a folder of theirs, pointing at another mount's
+     * socket (root, asked to act on that folder, would act on that mount). */
+    if (path != NULL) {
+        const char *slash = strrchr(path, '/');
+        if (slash != NULL && strcmp(slash + 1, name) == 0) {
+            free(mount_path);
+            return path;
+        }
+        free(path);
+        shown_errno = EINVAL;
+    }
     const char *tmp = getenv("TMPDIR");
     if (tmp == NULL || tmp[0] != '/')
         tmp = "/tmp";

@@ -291,14 +291,27 @@ fake_done
 [ "$(cat "$T/out")" = planted ] || fail "after chmod 700: '$(cat "$T/out")'"
 
 # The socket a mount shows in user.slicefs.control comes first (a plain
-# folder with the attribute plays the mount, where user xattrs work).
+# folder with the attribute plays the mount, where user xattrs work), when
+# it is this mount point's socket (its name); another name is a decoy that
+# could send the command to another mount, and is not taken.
+ctl "$T/plain" list
+plain_name=$(grep -oE '[0-9a-f]{16}\.sock' "$T/err") || fail "no socket named for plain: $(cat "$T/err")"
+mkdir -m 0700 "$T/shown"
 if python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.slicefs.control", sys.argv[2].encode())' \
-    "$T/plain" "$T/shown.sock" 2>/dev/null; then
-    fake_start 'list\0' '0\nshown\n' reply "$T/shown.sock"
+    "$T/plain" "$T/shown/$plain_name" 2>/dev/null; then
+    fake_start 'list\0' '0\nshown\n' reply "$T/shown/$plain_name"
     ctl "$T/plain" list
     fake_done
     expect_status 0 "the shown socket"
     [ "$(cat "$T/out")" = shown ] || fail "the shown socket: '$(cat "$T/out")' $(cat "$T/err")"
+    fake_start 'list\0' '0\ndecoy\n' reply "$T/decoy.sock"
+    python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.slicefs.control", sys.argv[2].encode())' \
+        "$T/plain" "$T/decoy.sock"
+    ctl "$T/plain" list
+    expect_status 2 "a decoy socket in the attribute"
+    [ "$(cat "$T/out")" != decoy ] || fail "the decoy socket was used"
+    python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"list\0"); s.shutdown(socket.SHUT_WR); s.recv(64)' "$T/decoy.sock"
+    fake_done
 else
     echo "note [$TEST_NAME]: no user xattrs in $T; the attribute is not tried" >&2
 fi
