@@ -78,8 +78,7 @@ static int setup(void **state)
         fail_msg("map: %s", err.msg);
     struct window_table copy;
     window_set_list_init(&f->list);
-    if (window_table_copy(&copy, &f->table, &err) < 0 ||
-        window_set_make(&f->live, &copy, &err) < 0)
+    if (window_table_copy(&copy, &f->table, &err) < 0 || window_set_make(&f->live, &copy, &err) < 0)
         fail_msg("set: %s", err.msg);
     window_set_publish(&f->list, f->live);
     *state = f;
