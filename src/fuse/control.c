@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <sys/sysmacros.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -12,12 +14,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "ops.h"
 #include "prefetch.h"
 #include "slicefs/control_protocol.h"
+#include "slicefs/file_identity.h"
 #include "slicefs/state_file.h"
 #include "slicefs/window_set.h"
 
@@ -30,8 +34,11 @@ struct path_note {
     uint32_t removals;
     bool has_record;
     struct window_record record;
-    struct path_note *next;
+    struct path_note *next; /* in its hash chain */
 };
+
+/* How long a client has to send its request. */
+#define REQUEST_SECONDS 10
 
 /* How long after the first notifications the names are told again. */
 #define NAMES_AGAIN_US 10000
@@ -45,7 +52,8 @@ struct control {
     int stop_pipe[2];
     pthread_t thread;
     bool started;
-    struct path_note *notes;
+    struct path_note **note_buckets; /* note_bucket_count (a power of two) chains */
+    size_t note_bucket_count, note_count;
     atomic_bool closing; /* the request loop ended: no more commands */
 };
 
@@ -61,11 +69,13 @@ static void free_control(struct control *c)
     for (int i = 0; i < 2; i++)
         if (c->stop_pipe[i] >= 0)
             close(c->stop_pipe[i]);
-    for (struct path_note *n = c->notes, *next; n != NULL; n = next) {
-        next = n->next;
-        free(n->path);
-        free(n);
-    }
+    for (size_t i = 0; i < c->note_bucket_count; i++)
+        for (struct path_note *n = c->note_buckets[i], *next; n != NULL; n = next) {
+            next = n->next;
+            free(n->path);
+            free(n);
+        }
+    free(c->note_buckets);
     free(c->socket_path);
     free((char *)c->config.mountpoint);
     free((char *)c->config.save);
@@ -248,21 +258,43 @@ static void tell_kernel(struct slicefs_fs *fs, const struct window_set *old,
 
 /* ---- Records -------------------------------------------------------------- */
 
-/* The note of path, made if need be; NULL when out of memory. */
+/* The note of path, made if need be; NULL when out of memory. Notes are
+ * kept in a hash table by path (a reload of a large table looks up every
+ * path). */
 static struct path_note *note_of(struct control *c, const char *path)
 {
-    struct path_note *n = c->notes;
-    while (n != NULL && strcmp(n->path, path) != 0)
-        n = n->next;
-    if (n != NULL)
-        return n;
-    n = calloc(1, sizeof *n);
+    uint64_t hash = file_identity_hash(NULL, path, 0);
+    if (c->note_buckets != NULL) {
+        for (struct path_note *n = c->note_buckets[hash & (c->note_bucket_count - 1)]; n != NULL;
+             n = n->next)
+            if (strcmp(n->path, path) == 0)
+                return n;
+    }
+    if (c->note_count >= c->note_bucket_count) { /* grow: at most one note a bucket on average */
+        size_t count = c->note_bucket_count ? 2 * c->note_bucket_count : 64;
+        struct path_note **buckets = calloc(count, sizeof *buckets);
+        if (buckets == NULL)
+            return NULL;
+        for (size_t i = 0; i < c->note_bucket_count; i++)
+            for (struct path_note *n = c->note_buckets[i], *next; n != NULL; n = next) {
+                next = n->next;
+                size_t b = file_identity_hash(NULL, n->path, 0) & (count - 1);
+                n->next = buckets[b];
+                buckets[b] = n;
+            }
+        free(c->note_buckets);
+        c->note_buckets = buckets;
+        c->note_bucket_count = count;
+    }
+    struct path_note *n = calloc(1, sizeof *n);
     if (n == NULL || (n->path = strdup(path)) == NULL) {
         free(n);
         return NULL;
     }
-    n->next = c->notes;
-    c->notes = n;
+    size_t b = hash & (c->note_bucket_count - 1);
+    n->next = c->note_buckets[b];
+    c->note_buckets[b] = n;
+    c->note_count++;
     return n;
 }
 
@@ -382,6 +414,56 @@ fail:
 
 /* ---- Commands -------------------------------------------------------------- */
 
+/* The device number of the mount at mountpoint, from /proc/self/mountinfo
+ * (a stat of it would ask this very daemon); 0 when not found. */
+static dev_t mount_device(const char *mountpoint)
+{
+    FILE *info = fopen("/proc/self/mountinfo", "re");
+    if (info == NULL)
+        return 0;
+    dev_t found = 0;
+    char *line = NULL;
+    size_t capacity = 0;
+    while (getline(&line, &capacity, info) >= 0) {
+        unsigned major, minor;
+        char point[PATH_MAX];
+        if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &major, &minor, point) != 3)
+            continue;
+        /* Octal escapes (\040 for a space) undone in place. */
+        char *out = point;
+        for (const char *in = point; *in != '\0'; in++) {
+            if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' &&
+                in[3] >= '0' && in[3] <= '7') {
+                *out++ = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
+                in += 3;
+            } else {
+                *out++ = *in;
+            }
+        }
+        *out = '\0';
+        if (strcmp(point, mountpoint) == 0)
+            found = makedev(major, minor); /* the last: the one on top */
+    }
+    free(line);
+    fclose(info);
+    return found;
+}
+
+/* A backing file the plan opened must not lie inside this mount: its
+ * requests would wait on this very daemon. */
+static int check_outside(struct control *c, const struct window_set *cur,
+                         const struct window_table *plan, struct sfs_error *err)
+{
+    if (plan->backing_count <= cur->table.backing_count)
+        return 0;
+    dev_t mine = mount_device(c->config.mountpoint);
+    for (size_t i = cur->table.backing_count; i < plan->backing_count; i++)
+        if (mine != 0 && plan->backings[i]->dev == mine)
+            return sfs_error_set(err, "backing file '%s' lies inside this mount (%s)",
+                                 plan->backings[i]->path, c->config.mountpoint);
+    return 0;
+}
+
 /* Publishes plan (checked against the mappings already) in place of the
  * current set. Returns a control_status; err says why when not done. */
 static int apply(struct control *c, struct window_table *plan, struct sfs_error *err)
@@ -394,6 +476,10 @@ static int apply(struct control *c, struct window_table *plan, struct sfs_error 
                       "a live mount opens at most %d backing files beyond those it began "
                       "with: remount to use more",
                       LIVE_BACKINGS_ADDED_MAX);
+        return CONTROL_REFUSED;
+    }
+    if (check_outside(c, cur, plan, err) < 0) {
+        window_set_discard_plan(cur, plan);
         return CONTROL_REFUSED;
     }
     if (assign_records(c, cur, plan, err) < 0) {
@@ -442,6 +528,15 @@ static int command_add(struct control *c, int argc, const char **args, struct sf
         return refuse_usage(err, "add SPEC [BACKING]");
     if (argc == 3 && args[2][0] != '/') {
         sfs_error_set(err, "add: BACKING '%s' is not an absolute path", args[2]);
+        return CONTROL_REFUSED;
+    }
+    /* Not even opened when its name says it is inside this mount (with -s
+     * the open would wait on this very thread); a link that leads inside
+     * is refused once open (check_outside). */
+    size_t mount_len = strlen(c->config.mountpoint);
+    if (argc == 3 && strncmp(args[2], c->config.mountpoint, mount_len) == 0 &&
+        (args[2][mount_len] == '/' || args[2][mount_len] == '\0')) {
+        sfs_error_set(err, "add: BACKING '%s' lies inside this mount", args[2]);
         return CONTROL_REFUSED;
     }
     char *origin;
@@ -558,12 +653,23 @@ static int send_all(int fd, const char *data, size_t len)
 }
 
 /* Reads a request until the client's end, at most CONTROL_REQUEST_MAX
- * bytes (more is refused). Returns its length, or -1. */
+ * bytes (more is refused), within REQUEST_SECONDS in all (a client that
+ * trickles does not hold the channel). Returns its length, or -1. */
 static ssize_t read_request(int fd, char *buf, size_t capacity)
 {
     size_t len = 0;
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
-        ssize_t n = recv(fd, buf + len, capacity - len, 0);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long left_ms = REQUEST_SECONDS * 1000L - ((now.tv_sec - start.tv_sec) * 1000L +
+                                                  (now.tv_nsec - start.tv_nsec) / 1000000L);
+        struct pollfd in = {fd, POLLIN, 0};
+        if (left_ms <= 0 || poll(&in, 1, (int)left_ms) <= 0)
+            return -1;
+        ssize_t n = recv(fd, buf + len, capacity - len, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            continue;
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)

@@ -183,6 +183,11 @@ status=0
 timeout 20 "$SLICEFSCTL" "$M" add q:0:1 "$T/fifo" 2>"$T/err" || status=$?
 [ "$status" = 1 ] && grep -q "fifo" "$T/err" || fail "a FIFO as backing file: $status $(cat "$T/err")"
 ctl "$M" list >/dev/null || fail "the control socket no longer answers after a FIFO"
+# A backing file inside this very mount: refused (its requests would wait
+# on this daemon), by its name and through a link.
+refused "a backing file inside the mount" "inside this mount" add q:0:1 "$M/a"
+ln -s "$M/a" "$T/link-inside"
+refused "a link to a file inside the mount" "inside this mount" add q:0:1 "$T/link-inside"
 
 
 # The window fio verifies was never touched, and verified clean.
