@@ -108,14 +108,19 @@ static uint64_t parent_of(const struct path_tree *tree, const char *path, const 
     return ino;
 }
 
+/* Names told to the kernel by the current command (control thread only). */
+static unsigned names_told;
+
 static void notify_delete(struct slicefs_fs *fs, uint64_t parent, uint64_t ino, const char *name)
 {
+    names_told++;
     if (parent != 0 && !control_closing(fs))
         fuse_lowlevel_notify_delete(fs->session, parent, ino, name, strlen(name));
 }
 
 static void notify_entry(struct slicefs_fs *fs, uint64_t parent, const char *name)
 {
+    names_told++;
     if (parent != 0 && !control_closing(fs))
         fuse_lowlevel_notify_inval_entry(fs->session, parent, name, strlen(name));
 }
@@ -505,13 +510,16 @@ static int apply(struct control *c, struct window_table *plan, struct sfs_error 
     rcu_assign_pointer(fs->live, next);
     synchronize_rcu();
     prefetch_settle(fs);
+    names_told = 0;
     tell_kernel(fs, cur, next, false);
     /* Once more for the names, a moment later: since Linux 6.x the kernel
      * no longer orders an entry's invalidation after a lookup under way, so
      * a lookup answered from the old set just before could put its answer
-     * in the cache after the first pass. */
-    usleep(NAMES_AGAIN_US);
-    tell_kernel(fs, cur, next, true);
+     * in the cache after the first pass. (A resize changes no name.) */
+    if (names_told > 0) {
+        usleep(NAMES_AGAIN_US);
+        tell_kernel(fs, cur, next, true);
+    }
     drop_set(cur);
     return CONTROL_DONE;
 }
