@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <sys/sysmacros.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mount_table.h"
 #include "ops.h"
 #include "prefetch.h"
 #include "slicefs/control_protocol.h"
@@ -419,41 +419,6 @@ fail:
 
 /* ---- Commands -------------------------------------------------------------- */
 
-/* The device number of the mount at mountpoint, from /proc/self/mountinfo
- * (a stat of it would ask this very daemon); 0 when not found. */
-static dev_t mount_device(const char *mountpoint)
-{
-    FILE *info = fopen("/proc/self/mountinfo", "re");
-    if (info == NULL)
-        return 0;
-    dev_t found = 0;
-    char *line = NULL;
-    size_t capacity = 0;
-    while (getline(&line, &capacity, info) >= 0) {
-        unsigned major, minor;
-        char point[PATH_MAX];
-        if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &major, &minor, point) != 3)
-            continue;
-        /* Octal escapes (\040 for a space) undone in place. */
-        char *out = point;
-        for (const char *in = point; *in != '\0'; in++) {
-            if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' &&
-                in[3] >= '0' && in[3] <= '7') {
-                *out++ = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
-                in += 3;
-            } else {
-                *out++ = *in;
-            }
-        }
-        *out = '\0';
-        if (strcmp(point, mountpoint) == 0)
-            found = makedev(major, minor); /* the last: the one on top */
-    }
-    free(line);
-    fclose(info);
-    return found;
-}
-
 /* A backing file the plan opened must not lie inside this mount: its
  * requests would wait on this very daemon. */
 static int check_outside(struct control *c, const struct window_set *cur,
@@ -461,7 +426,7 @@ static int check_outside(struct control *c, const struct window_set *cur,
 {
     if (plan->backing_count <= cur->table.backing_count)
         return 0;
-    dev_t mine = mount_device(c->config.mountpoint);
+    dev_t mine = mount_table_device(c->config.mountpoint);
     for (size_t i = cur->table.backing_count; i < plan->backing_count; i++)
         if (mine != 0 && plan->backings[i]->dev == mine)
             return sfs_error_set(err, "backing file '%s' lies inside this mount (%s)",

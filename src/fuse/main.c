@@ -17,6 +17,7 @@
 #include "control.h"
 #include "fuse_ops.h"
 #include "log.h"
+#include "mount_table.h"
 #include "options.h"
 #include "prefetch.h"
 #include "slicefs/guarded_access.h"
@@ -158,45 +159,6 @@ static int close_live(struct slicefs_fs *fs)
     return res;
 }
 
-/* Undoes the octal escapes (\040 for a space) of a path in /proc/mounts. */
-static void unescape_mount_path(char *path)
-{
-    char *out = path;
-    for (char *in = path; *in != '\0'; in++) {
-        if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' &&
-            in[3] >= '0' && in[3] <= '7') {
-            *out++ = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
-            in += 3;
-        } else {
-            *out++ = *in;
-        }
-    }
-    *out = '\0';
-}
-
-/* Is real_path already the mount point of a FUSE file system? */
-static bool is_fuse_mount(const char *real_path)
-{
-    FILE *mounts = fopen("/proc/self/mounts", "re");
-    if (mounts == NULL)
-        return false;
-    bool found = false;
-    char *line = NULL;
-    size_t capacity = 0;
-    while (!found && getline(&line, &capacity, mounts) >= 0) {
-        char *save, *dev = strtok_r(line, " ", &save);
-        char *dir = dev ? strtok_r(NULL, " ", &save) : NULL;
-        char *type = dir ? strtok_r(NULL, " ", &save) : NULL;
-        if (type == NULL || strncmp(type, "fuse", 4) != 0)
-            continue;
-        unescape_mount_path(dir);
-        found = strcmp(dir, real_path) == 0;
-    }
-    free(line);
-    fclose(mounts);
-    return found;
-}
-
 /* A mount point must be a directory we can reach, not already a FUSE mount
  * (mounting twice on one folder hides the first mount and is almost always
  * a mistake); checked before anything is written. */
@@ -208,7 +170,7 @@ static int check_mountpoint(const char *path, struct sfs_error *err)
     if (!S_ISDIR(st.st_mode))
         return sfs_error_set(err, "mount point '%s' is not a directory", path);
     char *real_path = realpath(path, NULL);
-    bool mounted = real_path != NULL && is_fuse_mount(real_path);
+    bool mounted = real_path != NULL && mount_table_is_fuse(real_path);
     free(real_path);
     if (mounted)
         return sfs_error_set(err,

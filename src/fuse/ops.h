@@ -70,11 +70,17 @@ void drop_set(struct window_set *set);
  * result. */
 int reply_open(fuse_req_t req, struct fuse_file_info *fi);
 
-/* The set to resolve ino in for a request: the live one, or, for an inode
- * it no longer has, the set of the handle fi (a window removed while this
- * handle was open keeps working until it is closed), else the newest set
- * of the mount that has it (handles of a removed window keep it). */
-struct window_set *set_for(struct slicefs_fs *fs, fuse_ino_t ino, const struct fuse_file_info *fi);
+/* The set that has ino for a request, with ino resolved into *entry: the
+ * live one, or, for an inode it no longer has, the set of the handle fi (a
+ * window removed while this handle was open keeps working until it is
+ * closed), else the newest set of the mount that has it (handles of a
+ * removed window keep it); NULL when none has it. fi may be NULL. */
+struct window_set *set_for(struct slicefs_fs *fs, fuse_ino_t ino, const struct fuse_file_info *fi,
+                           struct tree_entry *entry);
+
+/* The window of an entry resolved (found) or not: NULL, and *error says
+ * why (ENOENT: not found, EISDIR: a folder). */
+const struct window *window_in(const struct tree_entry *entry, bool found, int *error);
 
 /* How long the kernel may keep the attributes st: a window's, as its cache
  * mode says; a folder's never change (ENTRY_TIMEOUT). The kernel checks

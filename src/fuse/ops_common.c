@@ -127,21 +127,22 @@ struct rescan_visit {
  * times) and, with cache=auto, its pages. Not the requester's own inode
  * (its attributes are in the reply being made) and never in single-thread
  * mode (an invalidation could wait for this very thread). */
+static void forget_rescanned(struct rescan_visit *v, uint64_t ino)
+{
+    struct slicefs_fs *fs = v->fs;
+    if (ino == v->self)
+        v->self_changed = true;
+    else if (!fs->single_thread && !fuse_session_exited(fs->session))
+        fuse_lowlevel_notify_inval_inode(fs->session, ino, fs->cache == CACHE_AUTO ? 0 : -1, 0);
+}
+
 static void rescanned_one(void *arg, bool rule, uint64_t index)
 {
     struct rescan_visit *v = arg;
-    struct slicefs_fs *fs = v->fs;
     /* index counts in the table the mount began with (window_times.h). */
-    uint64_t ino =
-        rule ? path_tree_rule_ino(&fs->tree, index) : path_tree_window_ino(&fs->tree, index);
-    if (ino == v->self) {
-        v->self_changed = true;
-        return;
-    }
-    if (fs->single_thread)
-        return;
-    if (!fuse_session_exited(fs->session))
-        fuse_lowlevel_notify_inval_inode(fs->session, ino, fs->cache == CACHE_AUTO ? 0 : -1, 0);
+    const struct path_tree *began = &v->fs->tree;
+    forget_rescanned(v,
+                     rule ? path_tree_rule_ino(began, index) : path_tree_window_ino(began, index));
 }
 
 /* The windows added or resized while mounted are not those the rescan
@@ -155,12 +156,7 @@ static uint64_t reshaped_changed(struct rescan_visit *v, const struct backing *b
         if (!w->reshaped || w->backing != b)
             continue;
         window_times_changed(&v->fs->times, w);
-        uint64_t ino = path_tree_window_ino(&set->tree, i);
-        if (ino == v->self)
-            v->self_changed = true;
-        else if (!v->fs->single_thread && !fuse_session_exited(v->fs->session))
-            fuse_lowlevel_notify_inval_inode(v->fs->session, ino,
-                                             v->fs->cache == CACHE_AUTO ? 0 : -1, 0);
+        forget_rescanned(v, path_tree_window_ino(&set->tree, i));
         changed++;
     }
     return changed;
@@ -187,31 +183,30 @@ bool outside_change(struct slicefs_fs *fs, fuse_ino_t ino, const struct window *
     return true;
 }
 
-struct window_set *set_for(struct slicefs_fs *fs, fuse_ino_t ino, const struct fuse_file_info *fi)
+struct window_set *set_for(struct slicefs_fs *fs, fuse_ino_t ino, const struct fuse_file_info *fi,
+                           struct tree_entry *entry)
 {
     struct window_set *set = live_set(fs), *opened = handle_set(fi);
-    struct tree_entry entry;
-    if (path_tree_node(&set->tree, ino) != NULL || path_tree_resolve(&set->tree, ino, &entry))
+    if (path_tree_resolve(&set->tree, ino, entry))
         return set;
-    if (opened != NULL && path_tree_resolve(&opened->tree, ino, &entry))
+    if (opened != NULL && path_tree_resolve(&opened->tree, ino, entry))
         return opened;
     /* An inode only a removed window's handles still show (fstat and
      * fgetxattr come without the handle): the newest set that has it. */
     struct window_set *held = window_set_list_find(&fs->sets, ino, set);
-    return held != NULL ? held : set;
+    return held != NULL && path_tree_resolve(&held->tree, ino, entry) ? held : NULL;
+}
+
+const struct window *window_in(const struct tree_entry *entry, bool found, int *error)
+{
+    *error = !found ? ENOENT : entry->window == NULL ? EISDIR : 0;
+    return found ? entry->window : NULL;
 }
 
 const struct window *window_of(fuse_req_t req, fuse_ino_t ino, const struct fuse_file_info *fi,
                                struct tree_entry *entry, int *error)
 {
-    *error = 0;
-    if (!path_tree_resolve(&set_for(fs_of(req), ino, fi)->tree, ino, entry)) {
-        *error = ENOENT;
-        return NULL;
-    }
-    if (entry->window == NULL)
-        *error = EISDIR;
-    return entry->window;
+    return window_in(entry, set_for(fs_of(req), ino, fi, entry) != NULL, error);
 }
 
 void handle_new(struct fuse_file_info *fi, struct window_set *set)

@@ -43,15 +43,15 @@ static uint64_t window_allocated(const struct window *w, uint64_t length)
     return allocated;
 }
 
-/* Fills st for inode ino of set, after taking note of a change of its
- * backing file from outside (outside_change). Returns 0 or a negative
- * errno. */
-static int fill_attr(struct slicefs_fs *fs, const struct window_set *set, fuse_ino_t ino,
+/* Fills st for inode ino, resolved in entry (found: false when no set has
+ * it), after taking note of a change of its backing file from outside
+ * (outside_change). Returns 0 or a negative errno. */
+static int fill_attr(struct slicefs_fs *fs, fuse_ino_t ino, const struct tree_entry *found,
                      struct stat *st)
 {
-    struct tree_entry entry;
-    if (!path_tree_resolve(&set->tree, ino, &entry))
+    if (found == NULL)
         return -ENOENT;
+    const struct tree_entry entry = *found;
     memset(st, 0, sizeof *st);
     st->st_ino = ino;
     if (entry.dir != NULL) {
@@ -106,7 +106,8 @@ static void reply_attr(fuse_req_t req, fuse_ino_t ino, const struct fuse_file_in
 {
     struct stat st;
     struct slicefs_fs *fs = fs_of(req);
-    int res = fill_attr(fs, set_for(fs, ino, fi), ino, &st);
+    struct tree_entry entry;
+    int res = fill_attr(fs, ino, set_for(fs, ino, fi, &entry) ? &entry : NULL, &st);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
     fuse_reply_attr(req, &st, attr_timeout(fs_of(req), &st));
@@ -125,7 +126,9 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
          * is announced to the kernel then (control.c). */
         return (void)fuse_reply_entry(req, &e);
     }
-    int res = fill_attr(fs, set, e.ino, &e.attr);
+    struct tree_entry entry;
+    bool found = path_tree_resolve(&set->tree, e.ino, &entry);
+    int res = fill_attr(fs, e.ino, found ? &entry : NULL, &e.attr);
     if (res < 0)
         return (void)fuse_reply_err(req, -res);
     e.attr_timeout = attr_timeout(fs, &e.attr);
@@ -149,7 +152,8 @@ static int check_setattr(fuse_req_t req, fuse_ino_t ino, const struct stat *attr
 {
     struct stat now;
     struct slicefs_fs *fs = fs_of(req);
-    int res = fill_attr(fs, set_for(fs, ino, fi), ino, &now);
+    struct tree_entry entry;
+    int res = fill_attr(fs, ino, set_for(fs, ino, fi, &entry) ? &entry : NULL, &now);
     if (res < 0)
         return res;
     struct shown_attr shown = {now.st_uid, now.st_gid, now.st_mode & 07777};
@@ -289,7 +293,9 @@ static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, boo
             if (node != NULL && node->window != PATH_TREE_NOT_A_WINDOW &&
                 set->table.windows[node->window].link_target != NULL)
                 e.attr.st_mode = S_IFLNK;
-            if (plus && fill_attr(fs, set, child_ino, &e.attr) == 0) {
+            struct tree_entry child;
+            if (plus && path_tree_resolve(&set->tree, child_ino, &child) &&
+                fill_attr(fs, child_ino, &child, &e.attr) == 0) {
                 e.ino = child_ino;
                 e.attr_timeout = attr_timeout(fs, &e.attr);
                 e.entry_timeout = ENTRY_TIMEOUT;
@@ -325,11 +331,10 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     struct slicefs_fs *fs = fs_of(req);
     struct window_set *set = live_set(fs);
     struct tree_entry entry;
-    if (!path_tree_resolve(&set->tree, ino, &entry))
-        return (void)fuse_reply_err(req, ENOENT);
-    const struct window *w = entry.window;
+    int res;
+    const struct window *w = window_in(&entry, path_tree_resolve(&set->tree, ino, &entry), &res);
     if (w == NULL)
-        return (void)fuse_reply_err(req, EISDIR);
+        return (void)fuse_reply_err(req, res);
     bool for_write = (fi->flags & O_ACCMODE) != O_RDONLY;
     if (for_write && w->mode == WINDOW_MODE_RO)
         return (void)fuse_reply_err(req, EACCES);
